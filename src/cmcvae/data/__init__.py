@@ -1,0 +1,1 @@
+"""Data: readers, preprocessing, priors, protein↔gene map and the simulator."""

@@ -1,0 +1,1 @@
+"""Evaluation: zero-shot perturbation validation, recovery metrics and baselines."""
