@@ -1,0 +1,96 @@
+"""Minibatches built from sparse matrices.
+
+The RNA matrix stays CSR (log-normalised); each minibatch slices its rows and densifies
+only those, then scales them with the training split's statistics.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+
+
+class CellBatches(Dataset):
+    """Indexable by a list of cell indices; returns one minibatch as a dict of tensors.
+
+    Parameters
+    ----------
+    rna
+        Cells × genes log-normalised RNA (CSR).
+    prot
+        Cells × proteins CLR protein values (dense).
+    donor
+        Integer donor code per cell.
+    rna_mean, rna_std, prot_mean, prot_std
+        Scaling statistics (training split).
+    counts, library
+        Raw RNA counts (CSR) and library sizes; only needed by the negative-binomial likelihood.
+    """
+
+    def __init__(self, rna: sp.csr_matrix, prot: np.ndarray, donor: np.ndarray,
+                 rna_mean: np.ndarray, rna_std: np.ndarray, prot_mean: np.ndarray,
+                 prot_std: np.ndarray, counts: sp.csr_matrix | None = None,
+                 library: np.ndarray | None = None):
+        self.rna = sp.csr_matrix(rna)
+        self.prot = np.asarray(prot, dtype=np.float32)
+        self.donor = np.asarray(donor, dtype=np.int64)
+        self.rna_mean, self.rna_std = rna_mean.astype(np.float32), rna_std.astype(np.float32)
+        self.prot_mean, self.prot_std = prot_mean.astype(np.float32), prot_std.astype(np.float32)
+        self.counts = None if counts is None else sp.csr_matrix(counts)
+        self.library = None if library is None else np.asarray(library, dtype=np.float32)
+
+    def __len__(self) -> int:
+        return self.rna.shape[0]
+
+    def __getitem__(self, idx) -> dict[str, torch.Tensor]:
+        idx = np.sort(np.asarray(idx, dtype=np.int64))
+        x = (self.rna[idx].toarray() - self.rna_mean) / self.rna_std
+        y = (self.prot[idx] - self.prot_mean) / self.prot_std
+        batch = {
+            "x": torch.from_numpy(x.astype(np.float32)),
+            "y": torch.from_numpy(y.astype(np.float32)),
+            "donor": torch.from_numpy(self.donor[idx]),
+        }
+        if self.counts is not None:
+            batch["counts"] = torch.from_numpy(self.counts[idx].toarray().astype(np.float32))
+            batch["library"] = torch.from_numpy(self.library[idx])
+        return batch
+
+
+def make_loader(dataset: CellBatches, indices: np.ndarray, batch_size: int, shuffle: bool,
+                seed: int = 0) -> DataLoader:
+    """A DataLoader yielding whole minibatches over ``indices`` of ``dataset``."""
+    subset = _Subset(dataset, indices)
+    if shuffle:
+        generator = torch.Generator().manual_seed(seed)
+        sampler = RandomSampler(subset, generator=generator)
+    else:
+        sampler = SequentialSampler(subset)
+    return DataLoader(subset, sampler=BatchSampler(sampler, batch_size, drop_last=False),
+                      batch_size=None, num_workers=0)
+
+
+class _Subset(Dataset):
+    def __init__(self, dataset: CellBatches, indices: np.ndarray):
+        self.dataset, self.indices = dataset, np.asarray(indices, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, idx):
+        return self.dataset[self.indices[np.asarray(idx)]]
+
+
+def split_cells(n_cells: int, fractions: list[float], seed: int) -> np.ndarray:
+    """Seeded random 80/10/10-style split; returns an array of ``train``/``val``/``test``."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n_cells)
+    n_train = int(round(fractions[0] * n_cells))
+    n_val = int(round(fractions[1] * n_cells))
+    labels = np.empty(n_cells, dtype=object)
+    labels[order[:n_train]] = "train"
+    labels[order[n_train:n_train + n_val]] = "val"
+    labels[order[n_train + n_val:]] = "test"
+    return labels

@@ -1,0 +1,144 @@
+"""Reading model input and checking it against the data contract (DESIGN §2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anndata as ad
+import mudata as md
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .._errors import CMCVAEInputError
+
+md.set_options(pull_on_update=False)
+
+RNA_MOD = "rna"
+PROT_MOD = "prot"
+
+
+def read_input(path: str | Path) -> md.MuData:
+    """Read a CITE-seq dataset into a MuData with ``rna`` and ``prot`` modalities.
+
+    Accepts ``.h5mu`` (modalities ``rna`` and ``prot``) and ``.h5ad`` with proteins in
+    ``.obsm["protein_expression"]`` (scvi-tools' convention).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CMCVAEInputError(f"Input file {path} does not exist. Check the path.")
+    if path.suffix == ".h5mu":
+        try:
+            return md.read_h5mu(path)
+        except Exception as err:  # h5py/anndata raise many types for a broken file
+            raise CMCVAEInputError(f"Could not read {path} as MuData (.h5mu): {err}.") from err
+    if path.suffix == ".h5ad":
+        adata = ad.read_h5ad(path)
+        if "protein_expression" not in adata.obsm:
+            raise CMCVAEInputError(
+                f"{path} is an AnnData file without proteins: cmcvae needs both RNA and protein. "
+                "Store protein counts as a DataFrame in .obsm['protein_expression'] or save a "
+                "MuData (.h5mu) with modalities 'rna' and 'prot'."
+            )
+        prot = adata.obsm["protein_expression"]
+        names = list(prot.columns) if isinstance(prot, pd.DataFrame) else [f"protein_{i}" for i in range(prot.shape[1])]
+        values = prot.to_numpy() if isinstance(prot, pd.DataFrame) else prot
+        prot_ad = ad.AnnData(X=np.asarray(values, dtype=np.float32), obs=adata.obs.copy())
+        prot_ad.var_names = names
+        rna_ad = ad.AnnData(X=adata.X, obs=adata.obs.copy(), var=adata.var.copy(), layers=dict(adata.layers))
+        mdata = md.MuData({RNA_MOD: rna_ad, PROT_MOD: prot_ad})
+        mdata.obs = adata.obs.copy()
+        return mdata
+    raise CMCVAEInputError(
+        f"Unsupported input format {path.suffix!r} for {path}: pass a .h5mu with modalities "
+        "'rna' and 'prot' or a .h5ad with .obsm['protein_expression']."
+    )
+
+
+def get_counts(adata: ad.AnnData, layer: str | None, what: str):
+    """Raw counts of a modality: ``layer`` if given, else ``layers['counts']`` if present, else ``.X``."""
+    if layer is not None:
+        if layer not in adata.layers:
+            raise CMCVAEInputError(
+                f"Layer {layer!r} not found in the {what} modality; available layers: "
+                f"{list(adata.layers)} (omit the option to use layers['counts'] or .X)."
+            )
+        return adata.layers[layer]
+    if "counts" in adata.layers:
+        return adata.layers["counts"]
+    return adata.X
+
+
+def check_counts(matrix, what: str, require_integer: bool = True) -> None:
+    """Raise a clear error for NaN/inf, negative or (optionally) non-integer counts."""
+    if matrix is None:
+        raise CMCVAEInputError(f"The {what} modality has no data matrix (.X is empty).")
+    values = matrix.data if sp.issparse(matrix) else np.asarray(matrix)
+    if values.size == 0:
+        return
+    if not np.isfinite(values).all():
+        n = int((~np.isfinite(values)).sum())
+        raise CMCVAEInputError(
+            f"The {what} counts contain {n} NaN or infinite values. Remove or fill them "
+            "(cmcvae expects raw counts) before fitting."
+        )
+    if (values < 0).any():
+        raise CMCVAEInputError(
+            f"The {what} counts contain negative values ({values.min():.3g}): cmcvae expects raw, "
+            "non-negative counts, not normalised or scaled values. Put the raw counts in .X or "
+            "layers['counts']."
+        )
+    if require_integer and not np.allclose(values, np.round(values)):
+        raise CMCVAEInputError(
+            f"The {what} counts are not integers (e.g. {values[np.argmax(values != np.round(values))]:.4g}): "
+            "cmcvae expects raw counts. If .X holds normalised values, store the raw counts in "
+            "layers['counts']."
+        )
+
+
+def check_mudata(mdata: md.MuData, batch_key: str | None, rna_mod: str = RNA_MOD,
+                 prot_mod: str = PROT_MOD) -> pd.Series:
+    """Check modalities, cells and batch key; return the donor labels per cell.
+
+    Raises
+    ------
+    CMCVAEInputError
+        Missing modality, mismatched cells, empty data or unknown batch key.
+    """
+    for mod, what in ((rna_mod, "RNA"), (prot_mod, "protein")):
+        if mod not in mdata.mod:
+            raise CMCVAEInputError(
+                f"The {what} modality {mod!r} is missing; the data has modalities "
+                f"{list(mdata.mod)}. CMC-VAE needs RNA and protein from the same cells: name "
+                f"them 'rna' and 'prot' or pass the names (--rna-mod / --protein-mod)."
+            )
+    rna, prot = mdata.mod[rna_mod], mdata.mod[prot_mod]
+    if rna.n_obs == 0 or rna.n_vars == 0 or prot.n_vars == 0:
+        raise CMCVAEInputError(
+            f"Empty input: {rna.n_obs} cells, {rna.n_vars} genes, {prot.n_vars} proteins."
+        )
+    if rna.n_obs != prot.n_obs or not np.array_equal(rna.obs_names, prot.obs_names):
+        shared = len(set(rna.obs_names) & set(prot.obs_names))
+        raise CMCVAEInputError(
+            f"RNA and protein do not hold the same cells in the same order ({rna.n_obs} RNA cells, "
+            f"{prot.n_obs} protein cells, {shared} shared barcodes). Keep the shared cells in both, "
+            "e.g. `mudata.pp.intersect_obs(mdata)`, and make sure the barcodes match."
+        )
+    if not rna.obs_names.is_unique:
+        raise CMCVAEInputError("Cell barcodes are not unique; call `mdata.obs_names_make_unique()`.")
+    if batch_key is None:
+        return pd.Series("all", index=rna.obs_names, name="donor")
+    for frame in (mdata.obs, rna.obs, prot.obs):
+        if batch_key in frame.columns and len(frame) == rna.n_obs:
+            donors = frame[batch_key].reindex(rna.obs_names) if frame is mdata.obs else frame[batch_key]
+            if donors.isna().any():
+                raise CMCVAEInputError(
+                    f"The batch key {batch_key!r} has {int(donors.isna().sum())} missing values; "
+                    "give every cell a donor/batch label."
+                )
+            return donors.astype(str)
+    cols = sorted(set(mdata.obs.columns) | set(rna.obs.columns) | set(prot.obs.columns))
+    raise CMCVAEInputError(
+        f"Unknown batch key {batch_key!r}: no such column in obs. Available columns: {cols}. "
+        "Pass the donor column with --batch-key (or omit it for a single batch)."
+    )

@@ -1,0 +1,353 @@
+"""User-facing model class :class:`CMCVAE` (scvi-tools style: setup, train, getters, save/load)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import mudata as md
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+
+from .._errors import CMCVAEInputError
+from ..data.batches import CellBatches, make_loader, split_cells
+from ..data.io import PROT_MOD, RNA_MOD, check_counts, check_mudata, get_counts
+from ..data.preprocess import clr, library_size, log_normalize, mean_std
+from ..data.priors import filter_network, split_network
+from ..data.protein_map import matched_pairs
+from ..graph.networks import feature_networks, matched_pair_effects, top_edges
+from ..graph.threshold import threshold_to_dag
+from .config import CMCVAEConfig
+from .dagma import h_dagma, is_dag
+from .module import CMCVAEModule
+
+SETUP_KEY = "cmcvae_setup"
+log = logging.getLogger("cmcvae")
+
+
+class CMCVAE:
+    """CrossModal-CausalVAE: a VAE whose latent space is a linear SCM with a DAGMA constraint.
+
+    Parameters
+    ----------
+    mdata
+        MuData registered with :meth:`setup_mudata` (modalities ``rna`` and ``prot`` with raw counts).
+    grn_prior, ppi_prior
+        Optional ``source,target[,weight]`` networks among genes (TF→target) and proteins.
+        A seeded ``prior_holdout`` fraction is held out from training.
+    protein_map
+        ``protein,gene`` table for matched pairs (proteins named like genes are paired if omitted).
+    config
+        A :class:`CMCVAEConfig`; keyword arguments override its fields.
+
+    Examples
+    --------
+    >>> CMCVAE.setup_mudata(mdata, batch_key="donor")
+    >>> model = CMCVAE(mdata, grn_prior=grn)
+    >>> model.train(max_epochs=50)
+    >>> edges = model.get_edges()
+    """
+
+    def __init__(self, mdata: md.MuData | None, grn_prior: pd.DataFrame | None = None,
+                 ppi_prior: pd.DataFrame | None = None, protein_map: pd.DataFrame | None = None,
+                 config: CMCVAEConfig | None = None, **overrides: Any):
+        base = (config or CMCVAEConfig()).to_dict()
+        base.update(overrides)
+        self.config = CMCVAEConfig.from_dict(base)
+        self.is_trained = False
+        self.history: list[dict[str, float]] = []
+        self.metrics: dict[str, Any] = {}
+        self._A_dag: np.ndarray | None = None
+        if mdata is None:  # used by load()
+            return
+        setup = mdata.uns.get(SETUP_KEY)
+        if setup is None:
+            raise CMCVAEInputError(
+                "The MuData is not set up for CMC-VAE: call `CMCVAE.setup_mudata(mdata, batch_key=...)` first."
+            )
+        self.setup = dict(setup)
+        rna = mdata.mod[setup["rna_mod"]]
+        prot = mdata.mod[setup["prot_mod"]]
+        donors = check_mudata(mdata, setup.get("batch_key"), setup["rna_mod"], setup["prot_mod"])
+        self.genes = [str(g) for g in rna.var_names]
+        self.proteins = [str(p) for p in prot.var_names]
+        self.donors = sorted(pd.unique(donors))
+        donor_codes = pd.Categorical(donors, categories=self.donors).codes.astype(np.int64)
+        rna_counts = sp.csr_matrix(get_counts(rna, setup.get("rna_layer"), "RNA"), dtype=np.float32)
+        prot_counts = get_counts(prot, setup.get("prot_layer"), "protein")
+        prot_counts = prot_counts.toarray() if sp.issparse(prot_counts) else np.asarray(prot_counts)
+        self.split = split_cells(rna.n_obs, self.config.split, self.config.seed)
+        self.cell_names = np.asarray(rna.obs_names)
+        train = self.split == "train"
+        if train.sum() < 2:
+            raise CMCVAEInputError(f"Too few cells to train ({rna.n_obs}); CMC-VAE needs at least a few dozen.")
+        rna_norm = log_normalize(rna_counts)
+        prot_clr = clr(prot_counts)
+        rna_mean, rna_std = mean_std(rna_norm[train])
+        prot_mean, prot_std = mean_std(prot_clr[train])
+        self.stats = {"rna_mean": rna_mean, "rna_std": rna_std, "prot_mean": prot_mean, "prot_std": prot_std}
+        nb = self.config.likelihood == "nb"
+        self._data = CellBatches(rna_norm, prot_clr, donor_codes, rna_mean, rna_std, prot_mean, prot_std,
+                                 counts=rna_counts if nb else None,
+                                 library=library_size(rna_counts) if nb else None)
+        self.priors: dict[str, dict[str, pd.DataFrame]] = {}
+        for key, net, feats in (("grn", grn_prior, self.genes), ("ppi", ppi_prior, self.proteins)):
+            if net is None:
+                continue
+            kept = filter_network(net, feats, what=f"{key.upper()} prior")
+            tr, held = split_network(kept, self.config.prior_holdout, self.config.seed)
+            self.priors[key] = {"train": tr, "holdout": held}
+        self.pairs = matched_pairs(protein_map, self.proteins, self.genes)
+        self.module = CMCVAEModule(len(self.genes), len(self.proteins), len(self.donors), self.config)
+
+    # ------------------------------------------------------------------ setup
+    @staticmethod
+    def setup_mudata(mdata: md.MuData, batch_key: str | None = None, rna_mod: str = RNA_MOD,
+                     prot_mod: str = PROT_MOD, rna_layer: str | None = None,
+                     prot_layer: str | None = None) -> None:
+        """Check the MuData against the data contract and register where things are.
+
+        Parameters
+        ----------
+        mdata
+            MuData with RNA and protein modalities holding raw counts of the same cells.
+        batch_key
+            Column in ``obs`` with the donor/batch of each cell (``None``: one batch).
+        rna_mod, prot_mod
+            Modality names.
+        rna_layer, prot_layer
+            Layers with raw counts (default ``layers['counts']`` if present, else ``.X``).
+        """
+        check_mudata(mdata, batch_key, rna_mod, prot_mod)
+        check_counts(get_counts(mdata.mod[rna_mod], rna_layer, "RNA"), "RNA")
+        check_counts(get_counts(mdata.mod[prot_mod], prot_layer, "protein"), "protein")
+        mdata.uns[SETUP_KEY] = {"batch_key": batch_key, "rna_mod": rna_mod, "prot_mod": prot_mod,
+                                "rna_layer": rna_layer, "prot_layer": prot_layer}
+
+    # ------------------------------------------------------------------ training
+    def _prior_tensors(self) -> dict[str, torch.Tensor]:
+        out = {}
+        for key, feats in (("grn", self.genes), ("ppi", self.proteins)):
+            if key not in self.priors:
+                continue
+            net = self.priors[key]["train"]
+            pos = {f: i for i, f in enumerate(feats)}
+            out[key] = torch.tensor(
+                np.column_stack([net.source.map(pos), net.target.map(pos), np.sign(net.weight)]),
+                dtype=torch.float32,
+            ).reshape(-1, 3)
+        return out
+
+    def train(self, max_epochs: int | None = None, accelerator: str = "cpu", devices: int | str = 1,
+              batch_size: int | None = None, progress_bar: bool = True, **trainer_kwargs: Any) -> CMCVAE:
+        """Train along DAGMA's central path with early stopping on the validation split.
+
+        Parameters
+        ----------
+        max_epochs
+            Upper bound on epochs (default from the config).
+        accelerator, devices
+            Passed to :class:`lightning.pytorch.Trainer` (``"auto"`` picks a GPU when present).
+        batch_size
+            Minibatch size (default from the config).
+        progress_bar
+            Show Lightning's progress bar.
+        """
+        import lightning.pytorch as pl
+
+        from .plan import FinalStageEarlyStopping, KeepBest, TrainingPlan
+
+        if not hasattr(self, "_data"):
+            raise CMCVAEInputError("This model was loaded without data; it can be inspected but not trained.")
+        c = self.config
+        max_epochs = int(max_epochs or c.max_epochs)
+        batch_size = int(batch_size or c.batch_size)
+        pl.seed_everything(c.seed, verbose=False)
+        torch.manual_seed(c.seed)
+        train_idx = np.flatnonzero(self.split == "train")
+        val_idx = np.flatnonzero(self.split == "val")
+        train_loader = make_loader(self._data, train_idx, batch_size, shuffle=True, seed=c.seed)
+        val_loader = make_loader(self._data, val_idx, batch_size, shuffle=False) if len(val_idx) else None
+        plan = TrainingPlan(self.module, self._prior_tensors())
+        callbacks = [KeepBest()]
+        if val_loader is not None:
+            callbacks.append(FinalStageEarlyStopping(c.early_stopping_patience))
+        for name in ("lightning.pytorch", "lightning.fabric"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        trainer = pl.Trainer(
+            max_epochs=max_epochs, accelerator=accelerator, devices=devices, logger=False,
+            enable_checkpointing=False, enable_model_summary=False, callbacks=callbacks,
+            enable_progress_bar=progress_bar, num_sanity_val_steps=0,
+            limit_val_batches=1.0 if val_loader is not None else 0, **trainer_kwargs,
+        )
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", ".*does not have many workers.*")
+            warnings.filterwarnings("ignore", ".*number of training batches.*")
+            trainer.fit(plan, train_dataloaders=train_loader, val_dataloaders=val_loader)
+        elapsed = time.perf_counter() - start
+        self.module.cpu().eval()
+        self.history = plan.history
+        self.is_trained = True
+        self._finalise(elapsed, len(train_idx) * max(len(self.history), 1), plan)
+        return self
+
+    def _finalise(self, elapsed: float, cells_seen: int, plan) -> None:
+        A = self.module.A.detach().double()
+        A_dag, tau = threshold_to_dag(A.numpy(), self.config.threshold)
+        self._A_dag = A_dag
+        h_end = float(h_dagma(A, 1.0)) if bool(torch.isfinite(A).all()) else float("nan")
+        last = self.history[-1] if self.history else {}
+        self.metrics = {
+            "epochs": len(self.history),
+            "final_stage": int(last.get("stage", 0)),
+            "train_loss": last.get("train_loss"),
+            "val_loss": last.get("val_loss"),
+            "train_elbo": last.get("train_elbo"),
+            "val_elbo": last.get("val_elbo"),
+            "h_final": h_end,
+            "h_thresholded": float(h_dagma(torch.from_numpy(A_dag), 1.0)),
+            "is_dag": bool(is_dag(A_dag)),
+            "threshold_used": tau,
+            "n_latent_edges": int((A_dag != 0).sum()),
+            "guard_events": plan.guard_events,
+            "skipped_nonfinite_steps": plan.skipped_steps,
+            "finite": bool(np.isfinite(A.numpy()).all()),
+            "timings": {"fit_seconds": elapsed, "cells_per_second": cells_seen / max(elapsed, 1e-9)},
+            "n_cells": int(len(self.split)),
+            "n_genes": len(self.genes),
+            "n_proteins": len(self.proteins),
+            "n_donors": len(self.donors),
+            "history": self.history,
+        }
+
+    # ------------------------------------------------------------------ getters
+    def _require_trained(self) -> None:
+        if not self.is_trained:
+            raise CMCVAEInputError("The model is not trained yet: call `model.train()` first.")
+
+    @property
+    def latent_names(self) -> list[str]:
+        """Names of latent nodes: ``rna_0 … rna_{K_r−1}``, ``prot_0 … prot_{K_p−1}``."""
+        return [f"rna_{i}" for i in range(self.config.n_latent_rna)] + [
+            f"prot_{i}" for i in range(self.config.n_latent_protein)]
+
+    def get_adjacency(self, thresholded: bool = True) -> np.ndarray:
+        """Latent weighted adjacency ``A`` (``A[a, c]`` is ``a → c``); a DAG when thresholded."""
+        self._require_trained()
+        if thresholded:
+            return self._A_dag.copy()
+        return self.module.A.detach().double().numpy()
+
+    def get_latent_graph(self) -> pd.DataFrame:
+        """Edges of the thresholded latent DAG as ``source,target,weight``."""
+        A = self.get_adjacency()
+        rows, cols = np.nonzero(A)
+        names = np.asarray(self.latent_names)
+        return pd.DataFrame({"source": names[rows], "target": names[cols], "weight": A[rows, cols]})
+
+    def get_loadings(self) -> tuple[np.ndarray, np.ndarray]:
+        """Decoder loadings ``W_r`` (genes × K_r) and ``W_p`` (proteins × K_p)."""
+        return self.module.W_r.detach().double().numpy(), self.module.W_p.detach().double().numpy()
+
+    def get_feature_networks(self, kind: str = "direct") -> dict[str, pd.DataFrame]:
+        """The four feature-level networks (``rna_rna``, ``rna_protein``, ``protein_rna``,
+        ``protein_protein``) as dense labelled matrices, rows = sources.
+
+        ``kind="direct"`` uses ``W A Wᵀ``; ``kind="total"`` uses ``W ((I−A)^{-1} − I) Wᵀ``.
+        """
+        self._require_trained()
+        W_r, W_p = self.get_loadings()
+        return feature_networks(self._A_dag, W_r, W_p, self.genes, self.proteins, kind=kind)
+
+    def get_edges(self, top_k: int | None = None) -> pd.DataFrame:
+        """Feature-level edge list (``edges.csv``): top ``top_k`` direct edges per network."""
+        return top_edges(self.get_feature_networks("direct"), top_k or self.config.edge_top_k)
+
+    def get_matched_pairs(self) -> pd.DataFrame:
+        """RNA→protein and protein→RNA absolute effects for every matched (protein, gene) pair."""
+        return matched_pair_effects(self.pairs, self.get_feature_networks("direct"),
+                                    self.get_feature_networks("total"))
+
+    def predict_knockdown(self) -> pd.DataFrame:
+        """Predicted protein change when each gene is knocked down (genes × proteins).
+
+        The value is minus the total RNA→protein effect through the full SCM, in units of
+        scaled (standardised) protein per standardised unit of gene expression.
+        """
+        return -self.get_feature_networks("total")["rna_protein"]
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Save weights (a plain tensor state dict) and config JSON into ``path``."""
+        self._require_trained()
+        path = Path(path)
+        if path.exists() and any(path.iterdir()) and not overwrite:
+            raise CMCVAEInputError(f"{path} exists and is not empty; pass overwrite=True (--force) to replace it.")
+        path.mkdir(parents=True, exist_ok=True)
+        state = {
+            "module": self.module.state_dict(),
+            "stats": {k: torch.from_numpy(np.asarray(v)) for k, v in self.stats.items()},
+            "A_dag": torch.from_numpy(self._A_dag),
+        }
+        torch.save(state, path / "model.pt")
+        meta = {
+            "config": self.config.to_dict(), "genes": self.genes, "proteins": self.proteins,
+            "donors": self.donors, "setup": self.setup, "metrics": {k: v for k, v in self.metrics.items() if k != "history"},
+            "pairs": self.pairs.to_dict(orient="list"),
+            "priors": {k: {s: df.to_dict(orient="list") for s, df in v.items()} for k, v in self.priors.items()},
+            "cmcvae_version": _version(),
+        }
+        (path / "config.json").write_text(json.dumps(meta, indent=1, default=_json_default))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> CMCVAE:
+        """Load a model saved with :meth:`save` (``torch.load(weights_only=True)``)."""
+        path = Path(path)
+        if (path / "model").is_dir() and not (path / "model.pt").exists():
+            path = path / "model"
+        if not (path / "model.pt").exists() or not (path / "config.json").exists():
+            raise CMCVAEInputError(f"No saved model in {path}: expected model.pt and config.json.")
+        meta = json.loads((path / "config.json").read_text())
+        self = cls(None, config=CMCVAEConfig.from_dict(meta["config"]))
+        self.genes, self.proteins, self.donors = meta["genes"], meta["proteins"], meta["donors"]
+        self.setup = meta["setup"]
+        self.pairs = pd.DataFrame(meta["pairs"])
+        self.priors = {k: {s: pd.DataFrame(d) for s, d in v.items()} for k, v in meta["priors"].items()}
+        self.metrics = meta.get("metrics", {})
+        state = torch.load(path / "model.pt", map_location="cpu", weights_only=True)
+        self.module = CMCVAEModule(len(self.genes), len(self.proteins), len(self.donors), self.config)
+        self.module.load_state_dict(state["module"])
+        self.module.eval()
+        self.stats = {k: v.numpy() for k, v in state["stats"].items()}
+        self._A_dag = state["A_dag"].numpy()
+        self.is_trained = True
+        return self
+
+    def __repr__(self) -> str:
+        status = "trained" if self.is_trained else "untrained"
+        n_g = len(getattr(self, "genes", []))
+        n_p = len(getattr(self, "proteins", []))
+        return (f"CMCVAE({status}; {n_g} genes, {n_p} proteins, K_r={self.config.n_latent_rna}, "
+                f"K_p={self.config.n_latent_protein}, likelihood={self.config.likelihood!r})")
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj)}")

@@ -1,0 +1,109 @@
+"""Hyper-parameters of CMC-VAE (DESIGN §1) in one dataclass, loadable from YAML/JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._errors import CMCVAEInputError
+
+
+@dataclass
+class CMCVAEConfig:
+    """Model and training settings.
+
+    The defaults follow DESIGN §1. Loss weights refer to Equation 1 of the poster:
+    ``L_rec + β KL + λ_dag h(A) + λ_prior L_margin + λ_sparse ‖A‖₁ + λ_dec ‖W‖₁ + λ_ortho ‖WᵀW − I‖²``.
+    """
+
+    # architecture
+    n_latent_rna: int = 64
+    n_latent_protein: int = 16
+    n_hidden: int = 256
+    n_layers: int = 2
+    likelihood: str = "gaussian"  # "gaussian" on scaled values, or "nb" on RNA counts
+    allow_protein_to_rna: bool = True
+    # loss weights
+    beta: float = 1.0
+    kl_warmup_epochs: int = 10
+    lambda_dag: float = 1.0
+    lambda_prior: float = 1.0
+    prior_margin: float = 0.05
+    prior_sign: bool = False
+    lambda_sparse: float = 0.01
+    lambda_dec: float = 1e-4
+    lambda_ortho: float = 1.0
+    # priors
+    prior_holdout: float = 0.2
+    # DAGMA central path
+    dag_stages: int = 4
+    epochs_per_stage: int = 8
+    dag_penalty_growth: float = 10.0
+    s_schedule: list[float] = field(default_factory=lambda: [1.0, 0.9, 0.8, 0.7])
+    guard_margin: float = 0.99
+    # optimisation
+    lr: float = 1e-3
+    batch_size: int = 1024
+    max_epochs: int = 80
+    early_stopping_patience: int = 8
+    split: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
+    seed: int = 0
+    # read-out
+    threshold: float = 0.02
+    edge_top_k: int = 5000
+
+    def __post_init__(self) -> None:
+        if self.likelihood not in ("gaussian", "nb"):
+            raise CMCVAEInputError(
+                f"Unknown likelihood {self.likelihood!r}: use 'gaussian' (scaled log values) "
+                "or 'nb' (negative binomial on RNA counts)."
+            )
+        if self.n_latent_rna < 1 or self.n_latent_protein < 1:
+            raise CMCVAEInputError("n_latent_rna and n_latent_protein must both be at least 1.")
+        if len(self.split) != 3 or abs(sum(self.split) - 1.0) > 1e-6 or min(self.split) < 0:
+            raise CMCVAEInputError(
+                f"split must be three non-negative fractions summing to 1 (train, val, test); got {self.split}."
+            )
+        if not 0.0 <= self.prior_holdout < 1.0:
+            raise CMCVAEInputError("prior_holdout must be in [0, 1).")
+
+    @property
+    def n_latent(self) -> int:
+        """Total number of latent nodes ``K = K_r + K_p``."""
+        return self.n_latent_rna + self.n_latent_protein
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dictionary (JSON-serialisable)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> CMCVAEConfig:
+        """Build from a dictionary, rejecting unknown keys with the list of valid ones."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise CMCVAEInputError(
+                f"Unknown config key(s) {unknown}. Valid keys are: {sorted(names)}."
+            )
+        return cls(**values)
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides: Any) -> CMCVAEConfig:
+        """Read a YAML or JSON config file; ``overrides`` that are not ``None`` win."""
+        path = Path(path)
+        if not path.exists():
+            raise CMCVAEInputError(f"Config file {path} does not exist.")
+        text = path.read_text()
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            values = yaml.safe_load(text) or {}
+        else:
+            values = json.loads(text)
+        if not isinstance(values, dict):
+            raise CMCVAEInputError(f"Config file {path} must hold a mapping of option: value.")
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.from_dict(values)
