@@ -4,7 +4,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.dagma import is_dag
+
+def is_dag(A, tol: float = 0.0) -> bool:
+    """Exact acyclicity check of the graph with edges ``|A| > tol`` (Kahn's algorithm).
+
+    ``A`` is a numpy array or a torch tensor; self-loops count as cycles.
+    """
+    if hasattr(A, "detach"):
+        A = A.detach().cpu().numpy()
+    adj = np.abs(np.asarray(A)) > tol
+    indeg = adj.sum(axis=0).astype(int)
+    stack = list(np.flatnonzero(indeg == 0))
+    seen = 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        for child in np.flatnonzero(adj[node]):
+            indeg[child] -= 1
+            if indeg[child] == 0:
+                stack.append(child)
+    return seen == adj.shape[0]
 
 
 def threshold_to_dag(A: np.ndarray, threshold: float = 0.0) -> tuple[np.ndarray, float]:

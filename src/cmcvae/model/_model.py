@@ -22,9 +22,9 @@ from ..data.preprocess import clr, library_size, log_normalize, mean_std
 from ..data.priors import filter_network, split_network
 from ..data.protein_map import matched_pairs
 from ..graph.networks import feature_networks, matched_pair_effects, top_edges
-from ..graph.threshold import threshold_to_dag
+from ..graph.threshold import is_dag, threshold_to_dag
 from .config import CMCVAEConfig
-from .dagma import h_dagma, is_dag
+from .dagma import h_dagma
 from .module import CMCVAEModule
 
 SETUP_KEY = "cmcvae_setup"

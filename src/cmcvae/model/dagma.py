@@ -56,19 +56,3 @@ def spectral_radius(A: torch.Tensor) -> float:
 def in_domain(A: torch.Tensor, s: float = 1.0, margin: float = 0.99) -> bool:
     """Whether ``sI - A∘A`` is safely an M-matrix: ``ρ(A∘A) < margin · s``."""
     return spectral_radius(A) < margin * s
-
-
-def is_dag(A: np.ndarray | torch.Tensor, tol: float = 0.0) -> bool:
-    """Exact acyclicity check of the graph with edges ``|A| > tol`` (Kahn's algorithm)."""
-    adj = np.abs(A.detach().cpu().numpy() if isinstance(A, torch.Tensor) else np.asarray(A)) > tol
-    indeg = adj.sum(axis=0).astype(int)
-    stack = list(np.flatnonzero(indeg == 0))
-    seen = 0
-    while stack:
-        node = stack.pop()
-        seen += 1
-        for child in np.flatnonzero(adj[node]):
-            indeg[child] -= 1
-            if indeg[child] == 0:
-                stack.append(child)
-    return seen == adj.shape[0]

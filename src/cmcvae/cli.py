@@ -1,0 +1,171 @@
+"""The ``cmcvae`` command line (DESIGN §4)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ._errors import CMCVAEInputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="CMC-VAE: directed gene and protein networks from CITE-seq.")
+console = Console(stderr=True)
+out_console = Console()
+
+Force = Annotated[bool, typer.Option("--force", help="Overwrite the files cmcvae writes in an existing output folder.")]
+Seed = Annotated[int, typer.Option("--seed", help="Random seed (data split, initialisation, simulation).")]
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write train.h5mu, perturb.h5mu, priors/, protein_map.csv, truth/.")],
+    cells: Annotated[int, typer.Option("--cells", help="Number of training cells.")] = 20_000,
+    genes: Annotated[int, typer.Option("--genes", help="Number of genes.")] = 500,
+    proteins: Annotated[int, typer.Option("--proteins", help="Number of panel proteins (each encoded by one gene).")] = 40,
+    donors: Annotated[int, typer.Option("--donors", help="Number of training donors.")] = 8,
+    regime: Annotated[str, typer.Option("--regime", help="Matched-pair direction: forward | reversed | mixed | confounded.")] = "forward",
+    perturbations: Annotated[int, typer.Option("--perturbations", help="Number of knocked-down genes in the screen.")] = 30,
+    seed: Seed = 0,
+    force: Force = False,
+) -> None:
+    """Simulate CITE-seq data with a known causal structure and a perturbation screen."""
+    from .data.simulate import simulate as _simulate
+
+    with console.status("Simulating…"):
+        sim = _simulate(n_cells=cells, n_genes=genes, n_proteins=proteins, n_donors=donors,
+                        regime=regime, n_perturbations=perturbations, seed=seed)
+        path = sim.write(out, force=force)
+    out_console.print(f"Wrote simulation ({cells:,} cells × {genes} genes + {proteins} proteins, "
+                      f"regime {regime}) to [bold]{path}[/]")
+
+
+@app.command()
+def fit(
+    data: Annotated[Path, typer.Argument(help="Input .h5mu (modalities rna, prot; raw counts) or .h5ad with obsm['protein_expression'].")],
+    out: Annotated[Path, typer.Option("--out", help="Run folder to write.")],
+    batch_key: Annotated[Optional[str], typer.Option("--batch-key", help="obs column with the donor/batch of each cell.")] = None,
+    grn_prior: Annotated[Optional[Path], typer.Option("--grn-prior", help="TF→target prior (source,target[,weight] CSV/TSV).")] = None,
+    ppi_prior: Annotated[Optional[Path], typer.Option("--ppi-prior", help="Protein→protein prior (source,target[,weight]).")] = None,
+    protein_map: Annotated[Optional[Path], typer.Option("--protein-map", help="protein,gene CSV pairing antibodies with genes.")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="YAML/JSON file of CMCVAEConfig fields.")] = None,
+    max_epochs: Annotated[Optional[int], typer.Option("--max-epochs", help="Maximum training epochs.")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed.")] = None,
+    accelerator: Annotated[str, typer.Option("--accelerator", help="cpu | gpu | auto (Lightning).")] = "cpu",
+    devices: Annotated[str, typer.Option("--devices", help="Number of devices or 'auto'.")] = "1",
+    force: Force = False,
+) -> None:
+    """Train CMC-VAE on DATA and write the run folder (model, edges, graphs, metrics)."""
+    from .workflows import fit_run
+
+    model = fit_run(data, out, batch_key=batch_key, grn_prior=grn_prior, ppi_prior=ppi_prior,
+                    protein_map=protein_map, config=config, max_epochs=max_epochs, seed=seed,
+                    accelerator=accelerator, devices=_devices(devices), force=force)
+    m = model.metrics
+    out_console.print(
+        f"Trained {m['epochs']} epochs in {m['timings']['fit_seconds']:.1f} s; latent DAG: {m['is_dag']} "
+        f"({m['n_latent_edges']} edges). Run written to [bold]{out}[/]"
+    )
+
+
+@app.command()
+def validate(
+    run: Annotated[Path, typer.Argument(help="Run folder written by `cmcvae fit`.")],
+    perturb: Annotated[Path, typer.Option("--perturb", help="Perturb-CITE-seq .h5mu with obs['perturbation'].")],
+    data: Annotated[Optional[Path], typer.Option("--data", help="Training data (default: the file recorded in the run).")] = None,
+    control_label: Annotated[str, typer.Option("--control-label", help="Label of control cells in obs['perturbation'].")] = "control",
+    truth: Annotated[Optional[Path], typer.Option("--truth", help="truth/knockdown_effects.csv of a simulation, adds the oracle.")] = None,
+    no_knockdown_filter: Annotated[bool, typer.Option("--no-knockdown-filter", help="Keep perturbations whose target transcript did not drop.")] = False,
+    seed: Seed = 0,
+) -> None:
+    """Zero-shot validation against a perturbation screen, with baselines."""
+    from .workflows import validate_run
+
+    res = validate_run(run, perturb, data=data, control_label=control_label, truth_effects=truth,
+                       knockdown_filter=not no_knockdown_filter, seed=seed)
+    out_console.print(_validation_table(res))
+    out_console.print(f"Wrote {run / 'validation.json'} and {run / 'predictions.csv'}")
+
+
+@app.command()
+def run(
+    out: Annotated[Path, typer.Option("--out", help="Output folder (data/, run/, summary.json).")] = Path("cmcvae_run"),
+    seed: Seed = 0,
+    max_epochs: Annotated[Optional[int], typer.Option("--max-epochs", help="Maximum training epochs.")] = None,
+    force: Force = False,
+) -> None:
+    """The whole pipeline on the built-in default: simulate → fit → validate → summary."""
+    from .workflows import run_default
+
+    summary = run_default(out, seed=seed, force=force, max_epochs=max_epochs)
+    out_console.print(_summary_table(summary))
+    out_console.print(f"Results in [bold]{out}[/] (run folder {out / 'run'}, summary.json)")
+
+
+def _fmt(x) -> str:
+    return "–" if x is None or x != x else f"{x:.3f}"
+
+
+def _validation_table(res: dict) -> Table:
+    table = Table(title=f"Zero-shot validation: {res.get('n_perturbations')} perturbations, {res.get('n_pairs')} pairs")
+    for col in ("method", "AUROC", "AUPRC", "median per-perturbation AUROC", "direction accuracy"):
+        table.add_column(col)
+    for method, r in res.items():
+        if isinstance(r, dict) and "auroc" in r:
+            table.add_row(method, _fmt(r.get("auroc")), _fmt(r.get("auprc")),
+                          _fmt(r.get("median_perturbation_auroc")), _fmt(r.get("direction_accuracy")))
+    return table
+
+
+def _summary_table(summary: dict) -> Table:
+    d = summary["matched_pair_direction_accuracy"]
+    table = Table(title=(f"cmcvae run (seed {summary['seed']}, regime {summary['regime']}): "
+                         f"{summary['n_perturbations']} knockdowns, {summary['n_pairs']} pairs, "
+                         f"{summary['seconds']['total']:.0f} s"))
+    for col in ("method", "zero-shot AUROC", "direction accuracy", "matched-pair RNA→protein direction"):
+        table.add_column(col)
+    for method, r in summary["zero_shot"].items():
+        pair = "–"
+        if method == "cmcvae":
+            pair = f"{_fmt(d.get('direct'))} direct / {_fmt(d.get('total'))} total"
+        elif method == "oracle":
+            pair = "1.000"
+        elif method in ("correlation", "ridge"):
+            pair = "n/a (undirected)"
+        table.add_row(method, _fmt(r.get("auroc")), _fmt(r.get("direction_accuracy")), pair)
+    return table
+
+
+def _devices(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
+
+
+def main() -> None:
+    """Entry point: run the app and turn input errors into a one-paragraph message."""
+    try:
+        app(standalone_mode=False)
+    except CMCVAEInputError as err:
+        console.print(f"[bold red]Error:[/] {err}", highlight=False)
+        sys.exit(2)
+    except FileNotFoundError as err:
+        console.print(f"[bold red]Error:[/] file not found: {err.filename}. Check the path.", highlight=False)
+        sys.exit(2)
+    except (typer.Exit, SystemExit) as err:
+        sys.exit(getattr(err, "exit_code", getattr(err, "code", 0)))
+    except Exception as err:  # click usage errors
+        import click
+
+        if isinstance(err, click.exceptions.ClickException):
+            err.show()
+            sys.exit(err.exit_code)
+        if isinstance(err, click.exceptions.Abort):
+            sys.exit(1)
+        raise
+
+
+if __name__ == "__main__":
+    main()

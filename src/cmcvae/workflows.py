@@ -1,0 +1,197 @@
+"""End-to-end workflows behind the command line: fit, validate and the default run."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import mudata as md
+import numpy as np
+import pandas as pd
+
+from ._errors import CMCVAEInputError
+from .data.io import check_mudata, get_counts, read_input
+from .data.priors import read_network
+from .data.protein_map import read_protein_map
+from .graph.export import prepare_out_dir, write_json, write_run
+from .model import CMCVAE, CMCVAEConfig
+
+
+def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | None = None,
+            grn_prior: str | Path | pd.DataFrame | None = None,
+            ppi_prior: str | Path | pd.DataFrame | None = None,
+            protein_map: str | Path | pd.DataFrame | None = None,
+            config: str | Path | CMCVAEConfig | None = None, max_epochs: int | None = None,
+            seed: int | None = None, accelerator: str = "cpu", devices: int | str = 1,
+            force: bool = False, progress_bar: bool = True, **overrides: Any) -> CMCVAE:
+    """Read data and priors, train CMC-VAE and write the run folder ``out`` (DESIGN §3)."""
+    prepare_out_dir(out, force)  # fail before training, not after
+    data_path = None
+    if not isinstance(data, md.MuData):
+        data_path = str(Path(data).resolve())
+        data = read_input(data)
+    grn = read_network(grn_prior, "GRN prior") if isinstance(grn_prior, (str, Path)) else grn_prior
+    ppi = read_network(ppi_prior, "PPI prior") if isinstance(ppi_prior, (str, Path)) else ppi_prior
+    pmap = read_protein_map(protein_map) if isinstance(protein_map, (str, Path)) else protein_map
+    if isinstance(config, (str, Path)):
+        cfg = CMCVAEConfig.from_file(config)
+    else:
+        cfg = config or CMCVAEConfig()
+    if seed is not None:
+        overrides["seed"] = seed
+    if max_epochs is not None:
+        overrides["max_epochs"] = max_epochs
+    CMCVAE.setup_mudata(data, batch_key=batch_key)
+    model = CMCVAE(data, grn_prior=grn, ppi_prior=ppi, protein_map=pmap, config=cfg, **overrides)
+    model.train(accelerator=accelerator, devices=devices, progress_bar=progress_bar)
+    info = {
+        "data": data_path, "batch_key": batch_key,
+        "grn_prior": str(Path(grn_prior).resolve()) if isinstance(grn_prior, (str, Path)) else None,
+        "ppi_prior": str(Path(ppi_prior).resolve()) if isinstance(ppi_prior, (str, Path)) else None,
+        "protein_map": str(Path(protein_map).resolve()) if isinstance(protein_map, (str, Path)) else None,
+        "config": model.config.to_dict(),
+    }
+    write_run(model, out, force=True, run_info=info)
+    return model
+
+
+def _training_counts(run: Path, data: str | Path | md.MuData | None, model: CMCVAE):
+    """RNA and protein counts of the training-split cells used to fit the run."""
+    if data is None:
+        info = _read_json(run / "run.json")
+        data = info.get("data")
+        if not data:
+            raise CMCVAEInputError(
+                f"The run {run} does not record its training data; pass it with --data TRAIN.h5mu."
+            )
+    mdata = data if isinstance(data, md.MuData) else read_input(data)
+    setup = model.setup
+    check_mudata(mdata, setup.get("batch_key"), setup["rna_mod"], setup["prot_mod"])
+    rna = mdata.mod[setup["rna_mod"]]
+    prot = mdata.mod[setup["prot_mod"]]
+    missing = set(model.genes) - set(rna.var_names)
+    if missing:
+        raise CMCVAEInputError(
+            f"The training data does not contain {len(missing)} of the model's genes; pass the file "
+            "the run was fitted on with --data."
+        )
+    cells = np.ones(rna.n_obs, dtype=bool)
+    split_file = run / "split.csv"
+    if split_file.exists():
+        split = pd.read_csv(split_file)
+        train_cells = set(split.loc[split["split"] == "train", "cell"].astype(str))
+        cells = np.asarray([c in train_cells for c in rna.obs_names.astype(str)])
+        if not cells.any():
+            cells[:] = True
+    rna_sub = rna[cells, model.genes]
+    prot_sub = prot[cells, model.proteins]
+    return (get_counts(rna_sub, setup.get("rna_layer"), "RNA"),
+            get_counts(prot_sub, setup.get("prot_layer"), "protein"))
+
+
+def _read_json(path: Path) -> dict:
+    import json
+
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text())
+
+
+def knockdown_truth_matrix(truth: str | Path | pd.DataFrame) -> pd.DataFrame:
+    """Oracle effect matrix (genes × proteins) from ``truth/knockdown_effects.csv``."""
+    df = pd.read_csv(truth) if isinstance(truth, (str, Path)) else truth
+    need = {"perturbation", "protein", "true_effect"}
+    if not need <= set(df.columns):
+        raise CMCVAEInputError(f"Truth effects need columns {sorted(need)}; found {list(df.columns)}.")
+    return df.pivot_table(index="perturbation", columns="protein", values="true_effect", aggfunc="mean")
+
+
+def validate_run(run: str | Path, perturb: str | Path | md.MuData, *, data=None,
+                 control_label: str = "control", perturbation_key: str = "perturbation",
+                 truth_effects: str | Path | pd.DataFrame | None = None,
+                 knockdown_filter: bool = True, seed: int = 0, fdr: float = 0.05) -> dict:
+    """Zero-shot validation of a fitted run against a perturbation screen.
+
+    Scores the model's predicted knockdown effects next to the correlation, ridge, random and
+    "every knockdown lowers every protein" baselines (and the oracle when ``truth_effects`` is
+    given); writes ``validation.json`` and ``predictions.csv`` into the run folder.
+    """
+    from .evaluate._baselines import (
+        always_down_effects,
+        correlation_effects,
+        random_effects,
+        ridge_effects,
+    )
+    from .evaluate._perturbation import validate, write_validation
+
+    run = Path(run)
+    model = CMCVAE.load(run / "model")
+    pert = perturb if isinstance(perturb, md.MuData) else read_input(perturb)
+    rna_counts, prot_counts = _training_counts(run, data, model)
+    t0 = time.perf_counter()
+    effects: dict[str, pd.DataFrame] = {"cmcvae": model.predict_knockdown()}
+    effects["correlation"] = correlation_effects(rna_counts, prot_counts, model.genes, model.proteins)
+    effects["ridge"] = ridge_effects(rna_counts, prot_counts, model.genes, model.proteins)
+    effects["random"] = random_effects(model.genes, model.proteins, seed=seed)
+    effects["always_down"] = always_down_effects(model.genes, model.proteins)
+    if truth_effects is not None:
+        effects["oracle"] = knockdown_truth_matrix(truth_effects).reindex(
+            index=model.genes, columns=model.proteins).fillna(0.0)
+    results, predictions = validate(effects, pert, control_label=control_label,
+                                    perturbation_key=perturbation_key, genes=model.genes,
+                                    proteins=model.proteins, knockdown_filter=knockdown_filter, fdr=fdr)
+    results["seconds"] = time.perf_counter() - t0
+    write_validation(results, predictions, run)
+    return results
+
+
+def direction_accuracy_vs_truth(pairs: pd.DataFrame, truth_pairs: pd.DataFrame) -> dict[str, float]:
+    """Matched-pair direction calls (RNA→protein if the forward effect is larger) vs the truth."""
+    merged = pairs.merge(truth_pairs, on=["protein", "gene"])
+    merged = merged[merged["direction"].isin(["forward", "reversed"])]
+    if merged.empty:
+        return {"direct": float("nan"), "total": float("nan"), "n_pairs": 0}
+    truth_fwd = merged["direction"].eq("forward").to_numpy()
+    direct = (merged["rna_to_protein"] > merged["protein_to_rna"]).to_numpy()
+    out = {"direct": float((direct == truth_fwd).mean()), "n_pairs": int(len(merged))}
+    if "rna_to_protein_total" in merged:
+        total = (merged["rna_to_protein_total"] > merged["protein_to_rna_total"]).to_numpy()
+        out["total"] = float((total == truth_fwd).mean())
+    return out
+
+
+def run_default(out: str | Path = "cmcvae_run", *, seed: int = 0, force: bool = False,
+                max_epochs: int | None = None, progress_bar: bool = True,
+                sim_kwargs: dict | None = None, **overrides: Any) -> dict:
+    """Simulate the default dataset, fit, validate zero-shot and summarise (``cmcvae run``)."""
+    from .data.simulate import simulate
+
+    out = prepare_out_dir(out, force, what="output folder", owned=("data", "run", "summary.json"))
+    t0 = time.perf_counter()
+    sim = simulate(seed=seed, **(sim_kwargs or {}))
+    data_dir = sim.write(out / "data", force=True)
+    t_sim = time.perf_counter() - t0
+    model = fit_run(data_dir / "train.h5mu", out / "run", batch_key="donor",
+                    grn_prior=data_dir / "priors" / "grn.csv", ppi_prior=data_dir / "priors" / "ppi.csv",
+                    protein_map=data_dir / "protein_map.csv", seed=seed, max_epochs=max_epochs,
+                    force=True, progress_bar=progress_bar, **overrides)
+    t_fit = time.perf_counter() - t0 - t_sim
+    val = validate_run(out / "run", data_dir / "perturb.h5mu",
+                       truth_effects=data_dir / "truth" / "knockdown_effects.csv", seed=seed)
+    truth_pairs = pd.read_csv(data_dir / "truth" / "matched_pairs.csv")
+    direction = direction_accuracy_vs_truth(model.get_matched_pairs(), truth_pairs)
+    summary = {
+        "seed": seed,
+        "regime": sim.params.get("regime"),
+        "matched_pair_direction_accuracy": direction,
+        "zero_shot": {m: {k: val[m].get(k) for k in ("auroc", "auprc", "direction_accuracy",
+                                                       "median_perturbation_auroc")}
+                      for m in val if isinstance(val.get(m), dict) and "auroc" in val[m]},
+        "n_perturbations": val.get("n_perturbations"),
+        "n_pairs": val.get("n_pairs"),
+        "is_dag": model.metrics.get("is_dag"),
+        "seconds": {"simulate": t_sim, "fit": t_fit, "total": time.perf_counter() - t0},
+    }
+    write_json(out / "summary.json", summary)
+    return summary
