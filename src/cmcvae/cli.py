@@ -147,24 +147,13 @@ def _devices(value: str) -> int | str:
 def main() -> None:
     """Entry point: run the app and turn input errors into a one-paragraph message."""
     try:
-        app(standalone_mode=False)
+        app()  # standalone mode: usage errors and --help exit through click as usual
     except CMCVAEInputError as err:
         console.print(f"[bold red]Error:[/] {err}", highlight=False)
         sys.exit(2)
     except FileNotFoundError as err:
         console.print(f"[bold red]Error:[/] file not found: {err.filename}. Check the path.", highlight=False)
         sys.exit(2)
-    except (typer.Exit, SystemExit) as err:
-        sys.exit(getattr(err, "exit_code", getattr(err, "code", 0)))
-    except Exception as err:  # click usage errors
-        import click
-
-        if isinstance(err, click.exceptions.ClickException):
-            err.show()
-            sys.exit(err.exit_code)
-        if isinstance(err, click.exceptions.Abort):
-            sys.exit(1)
-        raise
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ def check_counts(matrix, what: str, require_integer: bool = True) -> None:
     """Raise a clear error for NaN/inf, negative or (optionally) non-integer counts."""
     if matrix is None:
         raise CMCVAEInputError(f"The {what} modality has no data matrix (.X is empty).")
-    values = matrix.data if sp.issparse(matrix) else np.asarray(matrix)
+    values = matrix.data if sp.issparse(matrix) else np.asarray(matrix).ravel()
     if values.size == 0:
         return
     if not np.isfinite(values).all():

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from sklearn.linear_model import RidgeCV
 
 from .._errors import CMCVAEInputError
-from ..data.preprocess import clr, log_normalize, mean_std
+from ..data.preprocess import clr, log_normalize
 
 __all__ = [
     "DEFAULT_RIDGE_ALPHAS",
@@ -78,6 +78,27 @@ def _check_inputs(rna_counts, prot_counts, genes, proteins) -> tuple[pd.Index, p
     return gene_index, prot_index
 
 
+def _mean_std64(x) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and (population) standard deviations accumulated in float64.
+
+    Sparse input is handled without densifying; two-pass on the non-zeros so the variance
+    does not suffer from ``E[x²] − mean²`` cancellation.
+    """
+    n = x.shape[0]
+    if sp.issparse(x):
+        m = sp.csc_matrix(x, dtype=np.float64, copy=True)
+        mean = np.asarray(m.sum(axis=0), dtype=np.float64).ravel() / n
+        nnz = np.diff(m.indptr)
+        m.data -= np.repeat(mean, nnz)
+        sq = np.asarray(m.multiply(m).sum(axis=0)).ravel()
+        var = (sq + (n - nnz) * mean**2) / n
+    else:
+        arr = np.asarray(x, dtype=np.float64)
+        mean = arr.mean(axis=0)
+        var = arr.var(axis=0)
+    return mean, np.sqrt(np.clip(var, 0.0, None))
+
+
 def correlation_effects(
     rna_counts: np.ndarray | sp.spmatrix,
     prot_counts: np.ndarray | sp.spmatrix,
@@ -115,14 +136,14 @@ def correlation_effects(
     n = y.shape[0]
     y_centred = y - y.mean(axis=0, keepdims=True)
     y_std = y_centred.std(axis=0)
-    x_mean, x_std = mean_std(x, min_std=0.0)
+    _, x_std = _mean_std64(x)
     # Σ_i x_ic (y_ip − ȳ_p) = Σ_i (x_ic − x̄_c)(y_ip − ȳ_p): no need to centre X.
     if sp.issparse(x):
         cross = np.asarray((x.T @ y_centred), dtype=np.float64)
     else:
         cross = np.asarray(x, dtype=np.float64).T @ y_centred
     cov = cross / n
-    denom = np.outer(x_std.astype(np.float64), y_std)
+    denom = np.outer(x_std, y_std)
     corr = np.divide(cov, denom, out=np.zeros_like(cov), where=denom > 1e-12)
     corr = np.clip(corr, -1.0, 1.0)
     return pd.DataFrame(-corr, index=gene_index, columns=prot_index)
@@ -130,7 +151,9 @@ def correlation_effects(
 
 def _standardise_rna(x) -> np.ndarray:
     """Dense float32 z-scores of log-normalised RNA, built in row blocks from sparse input."""
-    mean, std = mean_std(x)
+    mean, std = _mean_std64(x)
+    std = np.maximum(std, 1e-3)  # constant genes scale to 0
+    mean, std = mean.astype(np.float32), std.astype(np.float32)
     n, g = x.shape
     out = np.empty((n, g), dtype=np.float32)
     block = max(1, 2**24 // max(g, 1))
@@ -191,8 +214,8 @@ def ridge_effects(
         )
     x = _standardise_rna(log_normalize(rna_counts))
     y = clr(prot_counts).astype(np.float64)
-    y_mean, y_std = mean_std(y)
-    y = (y - y_mean) / y_std
+    y_mean, y_std = _mean_std64(y)
+    y = (y - y_mean) / np.maximum(y_std, 1e-3)
     model = RidgeCV(alphas=alpha_grid, fit_intercept=True, alpha_per_target=alpha_per_target)
     model.fit(x, y)
     coef = np.asarray(model.coef_, dtype=np.float64).reshape(len(prot_index), len(gene_index))

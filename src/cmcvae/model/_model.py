@@ -104,7 +104,9 @@ class CMCVAE:
             tr, held = split_network(kept, self.config.prior_holdout, self.config.seed)
             self.priors[key] = {"train": tr, "holdout": held}
         self.pairs = matched_pairs(protein_map, self.proteins, self.genes)
-        self.module = CMCVAEModule(len(self.genes), len(self.proteins), len(self.donors), self.config)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.config.seed)  # seeded initialisation, global RNG untouched
+            self.module = CMCVAEModule(len(self.genes), len(self.proteins), len(self.donors), self.config)
 
     # ------------------------------------------------------------------ setup
     @staticmethod

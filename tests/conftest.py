@@ -1,0 +1,34 @@
+import anndata as ad
+import mudata as md
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+
+def make_mudata(n=600, G=40, P=6, n_donors=3, seed=0):
+    """Tiny CITE-seq-like MuData: genes 0..P-1 encode proteins 0..P-1."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 4))
+    gene_level = z @ rng.normal(0, 0.6, size=(4, G))
+    rna = rng.poisson(np.exp(1.0 + gene_level * 0.5))
+    prot = rng.poisson(np.exp(3.0 + 0.6 * gene_level[:, :P]))
+    cells = [f"cell{i}" for i in range(n)]
+    obs = pd.DataFrame({"donor": rng.choice([f"D{i}" for i in range(n_donors)], n)}, index=cells)
+    r = ad.AnnData(sp.csr_matrix(rna.astype(np.float32)), obs=obs.copy())
+    r.var_names = [f"G{i}" for i in range(G)]
+    p = ad.AnnData(prot.astype(np.float32), obs=obs.copy())
+    p.var_names = [f"ADT_G{i}" for i in range(P)]
+    m = md.MuData({"rna": r, "prot": p})
+    m.obs["donor"] = obs["donor"].values
+    return m
+
+
+@pytest.fixture
+def tiny_mdata():
+    return make_mudata()
+
+
+@pytest.fixture
+def tiny_map():
+    return pd.DataFrame({"protein": [f"ADT_G{i}" for i in range(6)], "gene": [f"G{i}" for i in range(6)]})
