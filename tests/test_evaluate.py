@@ -130,6 +130,16 @@ def test_knockdown_filter_off_keeps_failed_knockdown(perturb):
     assert set(zip(sig["perturbation"], sig["protein"], strict=True)) == {("A", "X"), ("A", "Y")}
 
 
+def test_observed_effects_dense_counts_and_mudata_obs_column():
+    mdata = _perturb_data(sparse=False)
+    mdata.obs["perturbation"] = mdata.mod["rna"].obs["perturbation"].to_numpy()
+    for mod in ("rna", "prot"):
+        del mdata.mod[mod].obs["perturbation"]
+    obs = observed_effects(mdata, genes=GENES)
+    sig = obs[obs["significant"]]
+    assert set(zip(sig["perturbation"], sig["protein"], strict=True)) == {("A", "X"), ("A", "Y")}
+
+
 def test_observed_effects_protein_subset_and_cis_map(perturb):
     pmap = pd.DataFrame({"protein": ["X"], "gene": ["A"]})
     obs = observed_effects(perturb, proteins=["X", "Q"], protein_map=pmap)

@@ -60,10 +60,10 @@ def mean_std(matrix: np.ndarray | sp.spmatrix, min_std: float = 1e-3) -> tuple[n
     Standard deviations below ``min_std`` are raised to it so constant features scale to 0.
     """
     if sp.issparse(matrix):
-        m = sp.csr_matrix(matrix)
-        mean = np.asarray(m.mean(axis=0), dtype=np.float64).ravel()
+        m = sp.csr_matrix(matrix, dtype=np.float64)
+        mean = np.asarray(m.mean(axis=0)).ravel()
         sq = m.copy()
-        sq.data = sq.data.astype(np.float64) ** 2
+        sq.data **= 2
         var = np.asarray(sq.mean(axis=0)).ravel() - mean**2
     else:
         arr = np.asarray(matrix, dtype=np.float64)
