@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -48,13 +48,13 @@ def simulate(
 def fit(
     data: Annotated[Path, typer.Argument(help="Input .h5mu (modalities rna, prot; raw counts) or .h5ad with obsm['protein_expression'].")],
     out: Annotated[Path, typer.Option("--out", help="Run folder to write.")],
-    batch_key: Annotated[Optional[str], typer.Option("--batch-key", help="obs column with the donor/batch of each cell.")] = None,
-    grn_prior: Annotated[Optional[Path], typer.Option("--grn-prior", help="TF→target prior (source,target[,weight] CSV/TSV).")] = None,
-    ppi_prior: Annotated[Optional[Path], typer.Option("--ppi-prior", help="Protein→protein prior (source,target[,weight]).")] = None,
-    protein_map: Annotated[Optional[Path], typer.Option("--protein-map", help="protein,gene CSV pairing antibodies with genes.")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="YAML/JSON file of CMCVAEConfig fields.")] = None,
-    max_epochs: Annotated[Optional[int], typer.Option("--max-epochs", help="Maximum training epochs.")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed.")] = None,
+    batch_key: Annotated[str | None, typer.Option("--batch-key", help="obs column with the donor/batch of each cell.")] = None,
+    grn_prior: Annotated[Path | None, typer.Option("--grn-prior", help="TF→target prior (source,target[,weight] CSV/TSV).")] = None,
+    ppi_prior: Annotated[Path | None, typer.Option("--ppi-prior", help="Protein→protein prior (source,target[,weight]).")] = None,
+    protein_map: Annotated[Path | None, typer.Option("--protein-map", help="protein,gene CSV pairing antibodies with genes.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="YAML/JSON file of CMCVAEConfig fields.")] = None,
+    max_epochs: Annotated[int | None, typer.Option("--max-epochs", help="Maximum training epochs.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
     accelerator: Annotated[str, typer.Option("--accelerator", help="cpu | gpu | auto (Lightning).")] = "cpu",
     devices: Annotated[str, typer.Option("--devices", help="Number of devices or 'auto'.")] = "1",
     force: Force = False,
@@ -76,17 +76,24 @@ def fit(
 def validate(
     run: Annotated[Path, typer.Argument(help="Run folder written by `cmcvae fit`.")],
     perturb: Annotated[Path, typer.Option("--perturb", help="Perturb-CITE-seq .h5mu with obs['perturbation'].")],
-    data: Annotated[Optional[Path], typer.Option("--data", help="Training data (default: the file recorded in the run).")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Training data (default: the file recorded in the run).")] = None,
     control_label: Annotated[str, typer.Option("--control-label", help="Label of control cells in obs['perturbation'].")] = "control",
-    truth: Annotated[Optional[Path], typer.Option("--truth", help="truth/knockdown_effects.csv of a simulation, adds the oracle.")] = None,
+    truth: Annotated[Path | None, typer.Option("--truth", help="truth/knockdown_effects.csv of a simulation, adds the oracle.")] = None,
+    perturbation_key: Annotated[str, typer.Option("--perturbation-key", help="obs column naming the targeted gene.")] = "perturbation",
+    protein_map: Annotated[Path | None, typer.Option("--protein-map", help="protein,gene CSV (default: the map the run was fitted with).")] = None,
     no_knockdown_filter: Annotated[bool, typer.Option("--no-knockdown-filter", help="Keep perturbations whose target transcript did not drop.")] = False,
+    min_cells: Annotated[int, typer.Option("--min-cells", help="Minimum cells per perturbation.")] = 10,
+    fdr: Annotated[float, typer.Option("--fdr", help="Benjamini-Hochberg FDR for calling an observed effect significant.")] = 0.05,
+    test: Annotated[str, typer.Option("--test", help="welch | mannwhitney.")] = "welch",
     seed: Seed = 0,
 ) -> None:
     """Zero-shot validation against a perturbation screen, with baselines."""
     from .workflows import validate_run
 
     res = validate_run(run, perturb, data=data, control_label=control_label, truth_effects=truth,
-                       knockdown_filter=not no_knockdown_filter, seed=seed)
+                       perturbation_key=perturbation_key, protein_map=protein_map,
+                       knockdown_filter=not no_knockdown_filter, min_cells=min_cells, fdr=fdr,
+                       test=test, seed=seed)
     out_console.print(_validation_table(res))
     out_console.print(f"Wrote {run / 'validation.json'} and {run / 'predictions.csv'}")
 
@@ -95,7 +102,7 @@ def validate(
 def run(
     out: Annotated[Path, typer.Option("--out", help="Output folder (data/, run/, summary.json).")] = Path("cmcvae_run"),
     seed: Seed = 0,
-    max_epochs: Annotated[Optional[int], typer.Option("--max-epochs", help="Maximum training epochs.")] = None,
+    max_epochs: Annotated[int | None, typer.Option("--max-epochs", help="Maximum training epochs.")] = None,
     force: Force = False,
 ) -> None:
     """The whole pipeline on the built-in default: simulate → fit → validate → summary."""

@@ -110,7 +110,9 @@ def knockdown_truth_matrix(truth: str | Path | pd.DataFrame) -> pd.DataFrame:
 def validate_run(run: str | Path, perturb: str | Path | md.MuData, *, data=None,
                  control_label: str = "control", perturbation_key: str = "perturbation",
                  truth_effects: str | Path | pd.DataFrame | None = None,
-                 knockdown_filter: bool = True, seed: int = 0, fdr: float = 0.05) -> dict:
+                 knockdown_filter: bool = True, seed: int = 0, fdr: float = 0.05,
+                 min_cells: int = 10, test: str = "welch",
+                 protein_map: str | Path | pd.DataFrame | None = None) -> dict:
     """Zero-shot validation of a fitted run against a perturbation screen.
 
     Scores the model's predicted knockdown effects next to the correlation, ridge, random and
@@ -138,9 +140,12 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData, *, data=None,
     if truth_effects is not None:
         effects["oracle"] = knockdown_truth_matrix(truth_effects).reindex(
             index=model.genes, columns=model.proteins).fillna(0.0)
+    pmap = read_protein_map(protein_map) if isinstance(protein_map, (str, Path)) else protein_map
     results, predictions = validate(effects, pert, control_label=control_label,
                                     perturbation_key=perturbation_key, genes=model.genes,
-                                    proteins=model.proteins, knockdown_filter=knockdown_filter, fdr=fdr)
+                                    proteins=model.proteins, knockdown_filter=knockdown_filter,
+                                    fdr=fdr, min_cells=min_cells, test=test,
+                                    protein_map=model.pairs if pmap is None else pmap)
     results["seconds"] = time.perf_counter() - t0
     write_validation(results, predictions, run)
     return results

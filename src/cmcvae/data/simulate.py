@@ -695,16 +695,70 @@ def _draw_states(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def _nb(mu: np.ndarray, theta: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Negative-binomial (gamma–Poisson) counts with mean ``mu`` (modified in place)."""
     mu /= theta
-    lam = rng.standard_gamma(theta, size=mu.shape)
-    lam *= mu
-    return rng.poisson(lam)
+    lam = rng.standard_gamma(theta, size=mu.shape, dtype=np.float32)
+    mu *= lam
+    del lam
+    return rng.poisson(mu)
+
+
+class _CSRBuilder:
+    """Row-wise CSR assembly from dense count blocks without a dense full matrix.
+
+    The buffers are sized from the density of the first block (plus 10%), grown by 25% if
+    needed and shrunk in place at the end, so peak memory stays close to the final matrix.
+    """
+
+    def __init__(self, n_rows: int, n_cols: int) -> None:
+        self.n_rows, self.n_cols = n_rows, n_cols
+        big = n_rows * n_cols >= np.iinfo(np.int32).max
+        self.idx_dtype = np.int64 if big else np.int32
+        self.indptr = np.zeros(n_rows + 1, dtype=self.idx_dtype)
+        self.data = np.empty(0, dtype=np.float32)
+        self.indices = np.empty(0, dtype=self.idx_dtype)
+        self.nnz = 0
+        self.row = 0
+
+    def _reserve(self, needed: int, rows: int) -> None:
+        cap = len(self.data)
+        if needed <= cap:
+            return
+        if cap == 0:
+            per_row = needed / max(rows, 1)
+            new_cap = int(per_row * self.n_rows * 1.1) + 1024
+        else:
+            new_cap = int(cap * 1.25) + 1024
+        new_cap = min(max(new_cap, needed), self.n_rows * self.n_cols)
+        self.data.resize(new_cap, refcheck=False)
+        self.indices.resize(new_cap, refcheck=False)
+
+    def add(self, counts: np.ndarray) -> None:
+        """Append a dense block of rows (cells × ``n_cols``)."""
+        rows = counts.shape[0]
+        flat = np.flatnonzero(counts)
+        k = len(flat)
+        self._reserve(self.nnz + k, rows)
+        self.data[self.nnz:self.nnz + k] = counts.ravel()[flat]
+        self.indices[self.nnz:self.nnz + k] = flat % self.n_cols
+        per_row = np.count_nonzero(counts, axis=1)
+        self.indptr[self.row + 1:self.row + 1 + rows] = self.nnz + np.cumsum(per_row)
+        self.nnz += k
+        self.row += rows
+
+    def finish(self) -> sp.csr_matrix:
+        """The assembled CSR matrix (float32)."""
+        if self.row != self.n_rows:  # pragma: no cover - internal bug
+            raise AssertionError("CSR builder received the wrong number of rows")
+        self.data.resize(self.nnz, refcheck=False)
+        self.indices.resize(self.nnz, refcheck=False)
+        return sp.csr_matrix((self.data, self.indices, self.indptr),
+                             shape=(self.n_rows, self.n_cols), copy=False)
 
 
 def _sample_cells(model: _Model, donors: _Donors, donor_idx: np.ndarray,
-                  state_idx: np.ndarray, rng: np.random.Generator,
-                  knock_node: np.ndarray | None = None,
-                  knockdown_strength: float = 0.0) -> tuple[sp.csr_matrix, np.ndarray]:
-    """RNA (CSR float32) and protein (dense float32) counts of a set of cells.
+                  state_idx: np.ndarray, rng: np.random.Generator, rna_out: _CSRBuilder,
+                  prot_out: np.ndarray, knock_node: np.ndarray | None = None,
+                  knockdown_strength: float = 0.0) -> None:
+    """Sample RNA counts (appended to ``rna_out``) and protein counts (into ``prot_out``).
 
     Works in row blocks of about :data:`_BLOCK_ENTRIES` entries so memory stays bounded.
     """
@@ -712,8 +766,6 @@ def _sample_cells(model: _Model, donors: _Donors, donor_idx: np.ndarray,
     n = len(donor_idx)
     G, P, N = model.n_genes, model.n_proteins, model.n_nodes
     block = max(1, _BLOCK_ENTRIES // max(N, 1))
-    rna_blocks: list[sp.csr_matrix] = []
-    prot = np.empty((n, P), dtype=np.float32)
     rna_off = model.rna_base - 0.5 * model.rna_scale**2
     prot_off = model.prot_base - 0.5 * model.prot_scale**2
     for start in range(0, n, block):
@@ -729,22 +781,25 @@ def _sample_cells(model: _Model, donors: _Donors, donor_idx: np.ndarray,
             Et[kn[hit], hit] -= knockdown_strength
         Vt = _propagate(model, Et)
         del Et
-        # RNA
+        # RNA: cells × genes log-means, negative-binomial counts
         log_lib = (model.rna_log_lib + donors.rna_lib[d]
                    + c["rna_library_log_sd"] * rng.standard_normal(nb))
-        lm = Vt[:G].T * model.rna_scale
+        lm = np.ascontiguousarray(Vt[:G].T)
+        lm *= model.rna_scale
         lm += rna_off
         lm += donors.rna[d]
         lm += log_lib[:, None]
         np.exp(lm, out=lm)
         counts = _nb(lm, model.rna_theta, rng)
         del lm
-        rna_blocks.append(sp.csr_matrix(counts, dtype=np.float32))
+        rna_out.add(counts)
         del counts
-        # protein
+        # protein: NB around the specific signal plus Poisson ambient background
         log_plib = (model.prot_log_lib + donors.prot_lib[d]
                     + c["protein_library_log_sd"] * rng.standard_normal(nb))
-        lm = Vt[G:G + P].T * model.prot_scale
+        lm = np.ascontiguousarray(Vt[G:G + P].T)
+        del Vt
+        lm *= model.prot_scale
         lm += prot_off
         lm += donors.prot[d]
         lm += log_plib[:, None]
@@ -752,31 +807,7 @@ def _sample_cells(model: _Model, donors: _Donors, donor_idx: np.ndarray,
         counts = _nb(lm, model.prot_theta, rng)
         ambient = (model.ambient_fraction * np.exp(log_plib))[:, None] * model.ambient_profile
         counts += rng.poisson(ambient)
-        prot[sl] = counts
-        del Vt, lm, counts
-    return _stack_csr(rna_blocks, G), prot
-
-
-def _stack_csr(blocks: list[sp.csr_matrix], n_cols: int) -> sp.csr_matrix:
-    """Row-stack CSR blocks with int32 indices where possible (no dense intermediate)."""
-    if not blocks:
-        return sp.csr_matrix((0, n_cols), dtype=np.float32)
-    nnz = sum(b.nnz for b in blocks)
-    idx_dtype = np.int32 if nnz < np.iinfo(np.int32).max else np.int64
-    data = np.empty(nnz, dtype=np.float32)
-    indices = np.empty(nnz, dtype=idx_dtype)
-    n_rows = sum(b.shape[0] for b in blocks)
-    indptr = np.empty(n_rows + 1, dtype=idx_dtype)
-    indptr[0] = 0
-    pos = 0
-    row = 0
-    for b in blocks:
-        data[pos:pos + b.nnz] = b.data
-        indices[pos:pos + b.nnz] = b.indices
-        indptr[row + 1:row + 1 + b.shape[0]] = b.indptr[1:] + pos
-        pos += b.nnz
-        row += b.shape[0]
-    return sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_cols), copy=False)
+        prot_out[sl] = counts
 
 
 def _to_mudata(model: _Model, rna: sp.csr_matrix, prot: np.ndarray, obs: pd.DataFrame) -> md.MuData:
@@ -795,7 +826,7 @@ def _to_mudata(model: _Model, rna: sp.csr_matrix, prot: np.ndarray, obs: pd.Data
         warnings.simplefilter("ignore", FutureWarning)
         mdata = md.MuData({"rna": a_rna, "prot": a_prot})
     for col in obs.columns:
-        mdata.obs[col] = obs[col].to_numpy()
+        mdata.obs[col] = obs[col].values
     return mdata
 
 
@@ -823,19 +854,14 @@ def _train_cells(model: _Model, n_cells: int, n_donors: int, chunk_size: int,
     state_idx = _draw_states(donors.state_probs[donor_idx], rng_d)
     n_chunks = max(1, math.ceil(n_cells / chunk_size))
     chunk_ss = ss[_S_CELLS].spawn(n_chunks)
-    rna_blocks: list[sp.csr_matrix] = []
-    prot_blocks: list[np.ndarray] = []
+    rna = _CSRBuilder(n_cells, model.n_genes)
+    prot = np.empty((n_cells, model.n_proteins), dtype=np.float32)
     for i in range(n_chunks):
         sl = slice(i * chunk_size, min(n_cells, (i + 1) * chunk_size))
-        rna, prot = _sample_cells(model, donors, donor_idx[sl], state_idx[sl],
-                                  np.random.default_rng(chunk_ss[i]))
-        rna_blocks.append(rna)
-        prot_blocks.append(prot)
-    rna = _stack_csr(rna_blocks, model.n_genes)
-    del rna_blocks
-    prot = np.concatenate(prot_blocks, axis=0) if len(prot_blocks) > 1 else prot_blocks[0]
+        _sample_cells(model, donors, donor_idx[sl], state_idx[sl],
+                      np.random.default_rng(chunk_ss[i]), rna, prot[sl])
     obs = _obs("c", donors, donor_idx, state_idx, len(model.state_probs))
-    return _to_mudata(model, rna, prot, obs)
+    return _to_mudata(model, rna.finish(), prot, obs)
 
 
 def _total_effects(model: _Model, nodes: np.ndarray) -> np.ndarray:
@@ -846,14 +872,17 @@ def _total_effects(model: _Model, nodes: np.ndarray) -> np.ndarray:
 
 
 def _choose_targets(model: _Model, n_perturbations: int, rng: np.random.Generator) -> np.ndarray:
-    """Half panel genes, the rest TFs or genes with protein descendants (then any gene)."""
+    """Half panel genes, the rest other TFs or genes with protein descendants.
+
+    If there are too few of those, the remaining targets are any genes not yet chosen.
+    """
     G, P = model.n_genes, model.n_proteins
     n_panel = min(P, math.ceil(n_perturbations / 2))
     chosen = list(rng.choice(model.panel_genes, size=n_panel, replace=False))
     T = _total_effects(model, np.arange(G))
     has_desc = np.abs(T[:, G:G + P]).max(axis=1) > 1e-12
     is_cand = has_desc | (np.arange(G) < model.n_tf)
-    rest = np.setdiff1d(np.flatnonzero(is_cand), chosen)
+    rest = np.setdiff1d(np.flatnonzero(is_cand), model.panel_genes)
     k = min(n_perturbations - n_panel, len(rest))
     chosen += list(rng.choice(rest, size=k, replace=False))
     if len(chosen) < n_perturbations:
@@ -871,14 +900,17 @@ def _perturb_screen(model: _Model, targets: np.ndarray, n_perturb_donors: int,
     n = len(labels)
     donor_idx = rng.integers(0, n_perturb_donors, size=n)
     state_idx = _draw_states(np.broadcast_to(model.state_probs, (n, len(model.state_probs))), rng)
-    knock = np.where(labels >= 0, targets[np.maximum(labels, 0)], -1)
-    rna, prot = _sample_cells(model, donors, donor_idx, state_idx, rng, knock_node=knock,
-                              knockdown_strength=knockdown_strength)
+    knock = np.full(n, -1, dtype=np.int64)
+    knock[labels >= 0] = targets[labels[labels >= 0]]
+    rna = _CSRBuilder(n, model.n_genes)
+    prot = np.empty((n, model.n_proteins), dtype=np.float32)
+    _sample_cells(model, donors, donor_idx, state_idx, rng, rna, prot, knock_node=knock,
+                  knockdown_strength=knockdown_strength)
     obs = _obs("p", donors, donor_idx, state_idx, len(model.state_probs))
     target_names = [model.gene_names[g] for g in targets]
     obs["perturbation"] = pd.Categorical.from_codes(labels + 1,
                                                     categories=[CONTROL_LABEL] + target_names)
-    return _to_mudata(model, rna, prot, obs)
+    return _to_mudata(model, rna.finish(), prot, obs)
 
 
 def _prior(true_edges: pd.DataFrame, sources: list[str], targets: list[str], fraction: float,

@@ -1,0 +1,114 @@
+"""Benchmark of `cmcvae run` (issue: foundation): wall time, peak memory and results per seed.
+
+Runs the CLI in a fresh subprocess per seed (so peak RSS is that run's own), then prints a
+table with the model next to the baselines and writes JSON.
+
+    python benchmarks/run_default.py --seeds 0 1 2 --out benchmarks/results/run_default.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# Runs the CLI in this process' child and reports the child's own peak resident memory.
+_WRAPPER = """
+import json, resource, sys
+sys.argv = json.loads(sys.argv[1])
+from cmcvae.cli import main
+code = 0
+try:
+    main()
+except SystemExit as err:
+    code = err.code or 0
+print("PEAK_RSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+sys.exit(code)
+"""
+
+METHODS = ("cmcvae", "correlation", "ridge", "random", "always_down", "oracle")
+
+
+def one_run(seed: int, workdir: Path, extra: list[str]) -> dict:
+    out = workdir / f"seed{seed}"
+    argv = ["cmcvae", "run", "--out", str(out), "--seed", str(seed), "--force", *extra]
+    cmd = [sys.executable, "-c", _WRAPPER, json.dumps(argv)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    peak = [line for line in proc.stdout.splitlines() if line.startswith("PEAK_RSS_KB")]
+    if proc.returncode != 0 or not peak:
+        raise RuntimeError(f"seed {seed} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    summary = json.loads((out / "summary.json").read_text())
+    metrics = json.loads((out / "run" / "metrics.json").read_text())
+    return {
+        "seed": seed,
+        "wall_seconds": wall,
+        "peak_rss_gb": int(peak[-1].split()[1]) / 1024**2,
+        "summary": summary,
+        "epochs": metrics.get("epochs"),
+        "is_dag": metrics.get("is_dag"),
+        "h_final": metrics.get("h_final"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/run_default.json"))
+    parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="extra args for cmcvae run")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = [one_run(s, Path(tmp), args.extra) for s in args.seeds]
+    rows = []
+    header = f"{'seed':>4} {'wall s':>7} {'RSS GB':>7} {'epochs':>6} {'DAG':>4} {'pair dir':>8} " + " ".join(
+        f"{m[:11]:>11}" for m in METHODS)
+    print("zero-shot AUROC / gene-level direction accuracy per method")
+    print(header)
+    for r in runs:
+        s = r["summary"]
+        zs = s["zero_shot"]
+        cells = " ".join(
+            f"{zs[m]['auroc']:.3f}/{zs[m]['direction_accuracy']:.2f}" if m in zs and zs[m]["auroc"] is not None
+            else f"{'–':>11}" for m in METHODS)
+        print(f"{r['seed']:>4} {r['wall_seconds']:7.1f} {r['peak_rss_gb']:7.2f} {r['epochs']:>6} "
+              f"{str(r['is_dag'])[0]:>4} {s['matched_pair_direction_accuracy']['direct']:8.2f} {cells}")
+        rows.append(r)
+    med = {
+        "wall_seconds": statistics.median(r["wall_seconds"] for r in runs),
+        "peak_rss_gb": max(r["peak_rss_gb"] for r in runs),
+        "matched_pair_direction_direct": statistics.median(
+            r["summary"]["matched_pair_direction_accuracy"]["direct"] for r in runs),
+    }
+    for m in METHODS:
+        vals = [r["summary"]["zero_shot"].get(m, {}).get("auroc") for r in runs]
+        vals = [v for v in vals if v is not None]
+        dirs = [r["summary"]["zero_shot"].get(m, {}).get("direction_accuracy") for r in runs]
+        dirs = [v for v in dirs if v is not None]
+        if vals:
+            med[f"auroc_{m}"] = statistics.median(vals)
+        if dirs:
+            med[f"direction_{m}"] = statistics.median(dirs)
+    print("median:", json.dumps({k: round(v, 3) for k, v in med.items()}))
+    result = {
+        "benchmark": "cmcvae run (default simulation)",
+        "date": time.strftime("%Y-%m-%d"),
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
+        "seeds": args.seeds,
+        "median": med,
+        "runs": rows,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
