@@ -103,12 +103,17 @@ def run(
     out: Annotated[Path, typer.Option("--out", help="Output folder (data/, run/, summary.json).")] = Path("cmcvae_run"),
     seed: Seed = 0,
     max_epochs: Annotated[int | None, typer.Option("--max-epochs", help="Maximum training epochs.")] = None,
+    regime: Annotated[str, typer.Option("--regime", help="Simulated matched-pair direction: forward | reversed | mixed | confounded.")] = "forward",
+    cells: Annotated[int, typer.Option("--cells", help="Simulated training cells.")] = 20_000,
+    genes: Annotated[int, typer.Option("--genes", help="Simulated genes.")] = 500,
+    proteins: Annotated[int, typer.Option("--proteins", help="Simulated proteins.")] = 40,
     force: Force = False,
 ) -> None:
     """The whole pipeline on the built-in default: simulate → fit → validate → summary."""
     from .workflows import run_default
 
-    summary = run_default(out, seed=seed, force=force, max_epochs=max_epochs)
+    sim = {"n_cells": cells, "n_genes": genes, "n_proteins": proteins, "regime": regime}
+    summary = run_default(out, seed=seed, force=force, max_epochs=max_epochs, sim_kwargs=sim)
     out_console.print(_summary_table(summary))
     out_console.print(f"Results in [bold]{out}[/] (run folder {out / 'run'}, summary.json)")
 

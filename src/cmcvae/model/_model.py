@@ -107,6 +107,10 @@ class CMCVAE:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.config.seed)  # seeded initialisation, global RNG untouched
             self.module = CMCVAEModule(len(self.genes), len(self.proteins), len(self.donors), self.config)
+        if nb:
+            lib = library_size(rna_counts[train])
+            prop = np.asarray(rna_counts[train].sum(axis=0)).ravel() / max(lib.sum(), 1.0)
+            self.module.init_rna_offsets(torch.from_numpy(np.log(prop + 1e-8).astype(np.float32)))
 
     # ------------------------------------------------------------------ setup
     @staticmethod

@@ -24,7 +24,7 @@ class CMCVAEConfig:
     n_latent_protein: int = 16
     n_hidden: int = 256
     n_layers: int = 2
-    likelihood: str = "gaussian"  # "gaussian" on scaled values, or "nb" on RNA counts
+    likelihood: str = "nb"  # "nb" on RNA counts (library size as offset) or "gaussian" on scaled values
     allow_protein_to_rna: bool = True
     # loss weights
     beta: float = 1.0
@@ -35,7 +35,7 @@ class CMCVAEConfig:
     prior_sign: bool = False
     lambda_sparse: float = 0.01
     lambda_dec: float = 1e-4
-    lambda_ortho: float = 1.0
+    lambda_ortho: float = 0.1
     # priors
     prior_holdout: float = 0.2
     # DAGMA central path

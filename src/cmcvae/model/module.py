@@ -68,6 +68,15 @@ class CMCVAEModule(nn.Module):
         if config.likelihood == "nb":
             self.log_theta = nn.Parameter(torch.full((n_genes,), math.log(10.0)))
 
+    def init_rna_offsets(self, log_proportion: torch.Tensor) -> None:
+        """Start the per-donor RNA offsets at the log mean proportion of each gene.
+
+        Only used by the negative-binomial likelihood, where ``x̂`` is a log-mean relative to
+        the library size; starting at zero would predict the whole library for every gene.
+        """
+        with torch.no_grad():
+            self.c_r.copy_(log_proportion.to(self.c_r).expand_as(self.c_r))
+
     # ------------------------------------------------------------------ structure
     @property
     def A(self) -> torch.Tensor:
