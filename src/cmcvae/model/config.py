@@ -30,7 +30,7 @@ class CMCVAEConfig:
     beta: float = 1.0
     kl_warmup_epochs: int = 10
     lambda_dag: float = 1.0
-    lambda_prior: float = 1.0
+    lambda_prior: float = 100.0
     prior_margin: float = 0.05
     prior_sign: bool = False
     lambda_sparse: float = 0.01
