@@ -1,10 +1,19 @@
-"""cmcvae: CrossModal-CausalVAE for directed gene and protein networks from CITE-seq."""
+"""cmcvae: CrossModal-CausalVAE for directed gene and protein networks from CITE-seq.
+
+Table of contents
+-----------------
+- :class:`CMCVAE`, :class:`CMCVAEConfig` — the model (setup, train, getters, save/load).
+- :func:`simulate`, :func:`read_simulation` — CITE-seq data with a known causal structure.
+- :mod:`cmcvae.tl` — fitting workflows, zero-shot validation and baselines.
+"""
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from . import tl
 from ._errors import CMCVAEInputError
+from .data.simulate import read_simulation, simulate
 from .model import CMCVAE, CMCVAEConfig
 
-__all__ = ["CMCVAE", "CMCVAEConfig", "CMCVAEInputError", "__version__"]
+__all__ = ["CMCVAE", "CMCVAEConfig", "CMCVAEInputError", "read_simulation", "simulate", "tl", "__version__"]
