@@ -80,8 +80,8 @@ def _training_counts(run: Path, data: str | Path | md.MuData | None, model: CMCV
     split_file = run / "split.csv"
     if split_file.exists():
         split = pd.read_csv(split_file)
-        train_cells = set(split.loc[split["split"] == "train", "cell"].astype(str))
-        cells = np.asarray([c in train_cells for c in rna.obs_names.astype(str)])
+        train_cells = split.loc[split["split"] == "train", "cell"].astype(str).to_numpy()
+        cells = np.isin(rna.obs_names.astype(str).to_numpy(), train_cells)
         if not cells.any():
             cells[:] = True
     rna_sub = rna[cells, model.genes]
