@@ -17,6 +17,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 console = Console(stderr=True)
 out_console = Console()
 
+from .cli_extra import data_app, priors_app  # noqa: E402
+
+app.add_typer(priors_app, name="priors", help="Fetch or filter prior networks (CollecTRI, OmniPath).")
+app.add_typer(data_app, name="data", help="Public datasets: list, info, fetch (checksummed).")
+
 Force = Annotated[bool, typer.Option("--force", help="Overwrite the files cmcvae writes in an existing output folder.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed (data split, initialisation, simulation).")]
 
@@ -42,6 +47,44 @@ def simulate(
         path = sim.write(out, force=force)
     out_console.print(f"Wrote simulation ({cells:,} cells × {genes} genes + {proteins} proteins, "
                       f"regime {regime}) to [bold]{path}[/]")
+
+
+@app.command()
+def prepare(
+    inputs: Annotated[list[Path], typer.Argument(help="Datasets: .h5mu, .h5ad, 10x .h5 or matrix.mtx folders (one or more).")],
+    out: Annotated[Path, typer.Option("--out", help="Output atlas .h5mu (report, protein map and filtered priors are written beside it).")],
+    batch_key: Annotated[str, typer.Option("--batch-key", help="Donor column present in every dataset; 'none' = one batch per dataset.")] = "donor",
+    n_top_genes: Annotated[int, typer.Option("--n-top-genes", help="Highly variable genes (seurat_v3); panel-encoding genes are always kept.")] = 2000,
+    protein_map: Annotated[Path | None, typer.Option("--protein-map", help="protein,gene CSV overriding the packaged antibody→gene map.")] = None,
+    grn_prior: Annotated[Path | None, typer.Option("--grn-prior", help="TF→target prior to filter to the prepared genes.")] = None,
+    ppi_prior: Annotated[Path | None, typer.Option("--ppi-prior", help="Protein interaction prior (gene symbols) to map onto the panel.")] = None,
+    min_genes: Annotated[int, typer.Option("--min-genes", help="QC: minimum detected genes per cell.")] = 200,
+    max_mito: Annotated[float, typer.Option("--max-mito", help="QC: maximum mitochondrial fraction.")] = 0.2,
+    min_protein_counts: Annotated[float, typer.Option("--min-protein-counts", help="QC: minimum protein counts per cell.")] = 10,
+    empty_droplets: Annotated[Path | None, typer.Option("--empty-droplets", help="Empty droplets' protein counts (enables DSB in layers['dsb']).")] = None,
+    force: Force = False,
+) -> None:
+    """Harmonise CITE-seq datasets into one model-ready atlas (genes ∩, panels ∩, QC, HVG)."""
+    from .workflows import prepare_run
+
+    with console.status("Preparing…"):
+        rep = prepare_run(inputs, out, batch_key=None if batch_key.lower() == "none" else batch_key,
+                          n_top_genes=n_top_genes, protein_map=protein_map, grn_prior=grn_prior,
+                          ppi_prior=ppi_prior, min_genes=min_genes, max_mito=max_mito,
+                          min_protein_counts=min_protein_counts, empty_droplets=empty_droplets, force=force)
+    table = Table(title=f"Prepared {out}")
+    table.add_column("item")
+    table.add_column("value")
+    table.add_row("cells (after QC)", f"{rep['cells']:,} of {rep['qc']['cells_in']:,}")
+    table.add_row("donors", str(rep["n_donors"]))
+    table.add_row("genes", f"{rep['n_genes']:,} ({rep['hvg']['selected']:,} HVG + {rep['hvg']['panel_genes_added']} panel genes)")
+    table.add_row("proteins", f"{rep['n_proteins']} (dropped: {sum(len(v) for v in rep['proteins']['dropped'].values())})")
+    table.add_row("matched protein–gene pairs", str(rep["protein_map"]["pairs"]))
+    for key in ("grn_prior", "ppi_prior"):
+        if key in rep:
+            table.add_row(key.replace("_", " "), str(rep[key].get("message", rep[key])))
+    table.add_row("seconds", f"{rep['seconds']:.1f}")
+    out_console.print(table)
 
 
 @app.command()

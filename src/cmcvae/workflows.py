@@ -34,6 +34,8 @@ def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | N
     grn = read_network(grn_prior, "GRN prior") if isinstance(grn_prior, (str, Path)) else grn_prior
     ppi = read_network(ppi_prior, "PPI prior") if isinstance(ppi_prior, (str, Path)) else ppi_prior
     pmap = read_protein_map(protein_map) if isinstance(protein_map, (str, Path)) else protein_map
+    if pmap is None and isinstance(data.uns.get("protein_map"), pd.DataFrame):
+        pmap = data.uns["protein_map"]  # written by `cmcvae prepare`
     if isinstance(config, (str, Path)):
         cfg = CMCVAEConfig.from_file(config)
     else:
@@ -200,3 +202,56 @@ def run_default(out: str | Path = "cmcvae_run", *, seed: int = 0, force: bool = 
     }
     write_json(out / "summary.json", summary)
     return summary
+
+
+def prepare_run(inputs: list[str | Path], out: str | Path, *, batch_key: str | None = "donor",
+                n_top_genes: int = 2000, protein_map: str | Path | None = None,
+                grn_prior: str | Path | None = None, ppi_prior: str | Path | None = None,
+                min_genes: int = 200, max_mito: float = 0.2, min_protein_counts: float = 10,
+                empty_droplets: str | Path | None = None, force: bool = False) -> dict:
+    """``cmcvae prepare``: read datasets, harmonise, QC, select genes; write ``out`` and side files.
+
+    Side files next to ``out`` (``atlas.h5mu``): ``atlas.report.json``, ``atlas.protein_map.csv``
+    and, when priors are given, ``atlas.grn.csv`` / ``atlas.ppi.csv`` filtered to the prepared
+    features (ready for ``cmcvae fit --grn-prior … --protein-map …``).
+    """
+    from .data.prepare import prepare
+
+    out = Path(out)
+    if out.suffix != ".h5mu":
+        raise CMCVAEInputError(f"--out must be a .h5mu file, not {out.name!r}.")
+    stem = out.with_suffix("")
+    side = [out, Path(f"{stem}.report.json"), Path(f"{stem}.protein_map.csv"),
+            Path(f"{stem}.grn.csv"), Path(f"{stem}.ppi.csv")]
+    existing = [p for p in side if p.exists()]
+    if existing and not force:
+        raise CMCVAEInputError(
+            f"{existing[0]} already exists; choose another --out or pass --force to overwrite it."
+        )
+    datasets: dict[str, md.MuData] = {}
+    for path in inputs:
+        name = Path(path).name.split(".")[0] or "dataset"
+        while name in datasets:
+            name += "_"
+        datasets[name] = read_input(path)
+    pmap = read_protein_map(protein_map) if protein_map is not None else None
+    grn = read_network(grn_prior, "GRN prior") if grn_prior is not None else None
+    ppi = read_network(ppi_prior, "PPI prior") if ppi_prior is not None else None
+    empty = None
+    if empty_droplets is not None:
+        e = read_input(empty_droplets)
+        empty = e.mod["prot"].X
+    atlas, report = prepare(datasets, batch_key=batch_key, n_top_genes=n_top_genes, protein_map=pmap,
+                            min_genes=min_genes, max_mito=max_mito, min_protein_counts=min_protein_counts,
+                            empty_droplets=None if empty is None else np.asarray(
+                                empty.toarray() if hasattr(empty, "toarray") else empty),
+                            grn_prior=grn, ppi_prior=ppi)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atlas.uns["protein_map"].to_csv(side[2], index=False)
+    for key, path in (("grn_prior", side[3]), ("ppi_prior", side[4])):
+        if key in atlas.uns:
+            atlas.uns[key].to_csv(path, index=False)
+    atlas.write(out)
+    write_json(side[1], report)
+    report["files"] = {"atlas": str(out), "report": str(side[1]), "protein_map": str(side[2])}
+    return report

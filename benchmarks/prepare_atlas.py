@@ -1,0 +1,104 @@
+"""Benchmark of `cmcvae prepare` on a simulated two-dataset atlas of the poster's shape.
+
+Simulates two datasets (default 161,764 + 647,366 cells = 809,130; 2,000 genes; 144 proteins;
+8 + 130 donors) with the simulator's chunked atlas generator, writes them as .h5mu, then runs
+`cmcvae prepare A.h5mu B.h5mu --out atlas.h5mu` in a fresh process and reports its wall time and
+peak resident memory (the simulation is not counted). Medians over --repeats runs.
+
+    python benchmarks/prepare_atlas.py --cells 161764 647366 --repeats 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+_WRAPPER = """
+import json, resource, sys
+sys.argv = json.loads(sys.argv[1])
+from cmcvae.cli import main
+code = 0
+try:
+    main()
+except SystemExit as err:
+    code = err.code or 0
+print("PEAK_RSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+sys.exit(code)
+"""
+
+
+def simulate_datasets(cells: list[int], donors: list[int], genes: int, proteins: int, tmp: Path) -> list[Path]:
+    import pandas as pd
+
+    from cmcvae.data.simulate import simulate_atlas
+
+    paths = []
+    for i, (n, d) in enumerate(zip(cells, donors, strict=True)):
+        m = simulate_atlas(n_cells=n, n_genes=genes, n_proteins=proteins, n_donors=d, seed=0)
+        # the second dataset names antibodies the way another vendor would
+        if i == 1:
+            m.mod["prot"].var_names = [f"{p.removeprefix('ADT_')}_TotalSeqB" for p in m.mod["prot"].var_names]
+        for key in ("truth_edges", "matched_pairs", "simulation_params"):
+            m.uns.pop(key, None)
+        m.obs["donor"] = m.obs["donor"].astype(str)
+        path = tmp / f"ds{i}.h5mu"
+        m.write(path)
+        paths.append(path)
+        if i == 0:
+            pmap = pd.DataFrame({"protein": [p.removeprefix("ADT_") for p in m.mod["prot"].var_names],
+                                 "gene": [p.removeprefix("ADT_") for p in m.mod["prot"].var_names]})
+            pmap.to_csv(tmp / "map.csv", index=False)
+        del m
+    return paths
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--cells", type=int, nargs=2, default=[161_764, 647_366])
+    p.add_argument("--donors", type=int, nargs=2, default=[8, 130])
+    p.add_argument("--genes", type=int, default=2000)
+    p.add_argument("--proteins", type=int, default=144)
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--out", type=Path, default=Path("benchmarks/results/prepare_atlas.json"))
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory(dir=".") as tmpdir:
+        tmp = Path(tmpdir)
+        t0 = time.perf_counter()
+        paths = simulate_datasets(args.cells, args.donors, args.genes, args.proteins, tmp)
+        sim_s = time.perf_counter() - t0
+        runs = []
+        for r in range(args.repeats):
+            argv = ["cmcvae", "prepare", *map(str, paths), "--out", str(tmp / "atlas.h5mu"), "--force",
+                    "--protein-map", str(tmp / "map.csv"), "--min-genes", "50"]
+            t1 = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-c", _WRAPPER, json.dumps(argv)], capture_output=True, text=True)
+            wall = time.perf_counter() - t1
+            peak = [ln for ln in proc.stdout.splitlines() if ln.startswith("PEAK_RSS_KB")]
+            if proc.returncode != 0 or not peak:
+                raise RuntimeError(proc.stdout[-3000:] + proc.stderr[-3000:])
+            runs.append({"wall_seconds": wall, "peak_rss_gb": int(peak[-1].split()[1]) / 1024**2})
+            print(f"run {r}: {wall:.1f} s, peak RSS {runs[-1]['peak_rss_gb']:.2f} GB", flush=True)
+            report = json.loads((tmp / "atlas.report.json").read_text())
+    result = {
+        "benchmark": "cmcvae prepare, simulated 2-dataset atlas",
+        "date": time.strftime("%Y-%m-%d"), "python": platform.python_version(),
+        "cells": args.cells, "donors": args.donors, "genes": args.genes, "proteins": args.proteins,
+        "simulate_seconds": sim_s, "runs": runs,
+        "median_wall_seconds": statistics.median(r["wall_seconds"] for r in runs),
+        "max_peak_rss_gb": max(r["peak_rss_gb"] for r in runs),
+        "report": {k: report[k] for k in ("cells", "n_genes", "n_proteins", "n_donors", "hvg", "qc")},
+    }
+    print(json.dumps({k: v for k, v in result.items() if k != "report"}, indent=1))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
