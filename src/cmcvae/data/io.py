@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import anndata as ad
 import mudata as md
@@ -18,41 +19,37 @@ RNA_MOD = "rna"
 PROT_MOD = "prot"
 
 
-def read_input(path: str | Path) -> md.MuData:
+def read_input(path: str | Path, protein_path: str | Path | None = None, **kwargs: Any) -> md.MuData:
     """Read a CITE-seq dataset into a MuData with ``rna`` and ``prot`` modalities.
 
-    Accepts ``.h5mu`` (modalities ``rna`` and ``prot``) and ``.h5ad`` with proteins in
-    ``.obsm["protein_expression"]`` (scvi-tools' convention).
+    Delegates to :func:`cmcvae.data.readers.read_dataset`, which detects the format from the
+    content: ``.h5mu``; ``.h5ad`` with proteins in ``.obsm["protein_expression"]`` or with
+    ``.var["feature_types"]``; 10x ``.h5`` and ``matrix.mtx`` folders; and, with
+    ``protein_path``, pairs of ``.h5ad``, CSV/TSV or ``.mtx`` files.
+
+    Parameters
+    ----------
+    path
+        The dataset, or the RNA file of a pair.
+    protein_path
+        The protein file of a pair.
+    **kwargs
+        Reader options (e.g. ``make_unique=True``, ``orientation=...``); see
+        :func:`~cmcvae.data.readers.read_dataset`.
+
+    Returns
+    -------
+    mudata.MuData
+        Modalities ``rna`` and ``prot`` with the same cells in the same order.
+
+    Raises
+    ------
+    CMCVAEInputError
+        A missing file, an unsupported or misnamed format, or data that fails the readers' checks.
     """
-    path = Path(path)
-    if not path.exists():
-        raise CMCVAEInputError(f"Input file {path} does not exist. Check the path.")
-    if path.suffix == ".h5mu":
-        try:
-            return md.read_h5mu(path)
-        except Exception as err:  # h5py/anndata raise many types for a broken file
-            raise CMCVAEInputError(f"Could not read {path} as MuData (.h5mu): {err}.") from err
-    if path.suffix == ".h5ad":
-        adata = ad.read_h5ad(path)
-        if "protein_expression" not in adata.obsm:
-            raise CMCVAEInputError(
-                f"{path} is an AnnData file without proteins: cmcvae needs both RNA and protein. "
-                "Store protein counts as a DataFrame in .obsm['protein_expression'] or save a "
-                "MuData (.h5mu) with modalities 'rna' and 'prot'."
-            )
-        prot = adata.obsm["protein_expression"]
-        names = list(prot.columns) if isinstance(prot, pd.DataFrame) else [f"protein_{i}" for i in range(prot.shape[1])]
-        values = prot.to_numpy() if isinstance(prot, pd.DataFrame) else prot
-        prot_ad = ad.AnnData(X=np.asarray(values, dtype=np.float32), obs=adata.obs.copy())
-        prot_ad.var_names = names
-        rna_ad = ad.AnnData(X=adata.X, obs=adata.obs.copy(), var=adata.var.copy(), layers=dict(adata.layers))
-        mdata = md.MuData({RNA_MOD: rna_ad, PROT_MOD: prot_ad})
-        mdata.obs = adata.obs.copy()
-        return mdata
-    raise CMCVAEInputError(
-        f"Unsupported input format {path.suffix!r} for {path}: pass a .h5mu with modalities "
-        "'rna' and 'prot' or a .h5ad with .obsm['protein_expression']."
-    )
+    from .readers import read_dataset
+
+    return read_dataset(path, protein_path, **kwargs)
 
 
 def get_counts(adata: ad.AnnData, layer: str | None, what: str):
