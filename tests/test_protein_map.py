@@ -134,7 +134,7 @@ def test_default_map_aliases_do_not_collide():
     ("antigen", "genes"),
     [
         ("CD16", ["FCGR3A", "FCGR3B"]), ("HLA-DR", ["HLA-DRA", "HLA-DRB1"]),
-        ("HLA-ABC", ["HLA-A", "HLA-B", "HLA-C"]), ("HLA-A2", ["HLA-A"]), ("CD3", ["CD3E"]),
+        ("HLA-ABC", ["HLA-A", "HLA-B", "HLA-C"]), ("HLA-A2", ["HLA-A"]), ("CD3", ["CD3D", "CD3E", "CD3G"]),
         ("CD8", ["CD8A"]), ("CD8b", ["CD8B"]), ("CD45RA", ["PTPRC"]), ("CD45RO", ["PTPRC"]),
         ("CD56", ["NCAM1"]), ("CD11b", ["ITGAM"]), ("CD49f", ["ITGA6"]), ("CD29", ["ITGB1"]),
         ("CD103", ["ITGAE"]), ("CD279", ["PDCD1"]), ("CD366", ["HAVCR2"]), ("CD223", ["LAG3"]),
@@ -162,7 +162,7 @@ def test_map_panel_multi_gene_and_isotypes():
     assert _genes(t, "CD16_TotalSeqB") == ["FCGR3A", "FCGR3B"]
     assert _genes(t, "HLA-DR_TotalSeqB") == ["HLA-DRA", "HLA-DRB1"]
     assert _genes(t, "HLA-ABC") == ["HLA-A", "HLA-B", "HLA-C"]
-    assert _genes(t, "CD3_TotalSeqB") == ["CD3E"]
+    assert _genes(t, "CD3_TotalSeqB") == ["CD3D", "CD3E", "CD3G"]
     iso = t[t["status"] == "isotype_control"]
     assert list(iso["protein"]) == ["IgG1", "Mouse IgG2a, k isotype Ctrl"]
     assert (iso["gene"] == "").all()

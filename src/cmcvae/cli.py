@@ -201,6 +201,10 @@ def _devices(value: str) -> int | str:
 
 def main() -> None:
     """Entry point: run the app and turn input errors into a one-paragraph message."""
+    import warnings
+
+    # proteins may share names with genes (CD4 …): unique names are per modality by design
+    warnings.filterwarnings("ignore", message="var_names are not unique")
     try:
         app()  # standalone mode: usage errors and --help exit through click as usual
     except CMCVAEInputError as err:

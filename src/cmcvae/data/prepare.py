@@ -256,14 +256,17 @@ def prepare(datasets: dict[str, md.MuData], *, batch_key: str | None = "donor", 
         "panel": len(panel), "mapped_antibodies": int(pairs["protein"].nunique()), "pairs": int(len(pairs)),
         "unmapped": sorted(set(panel) - set(pairs["protein"])),
     }
-    if grn_prior is not None:
-        grn, rep = prepare_grn_prior(grn_prior, genes)
-        report["grn_prior"] = rep
-        atlas.uns["grn_prior"] = grn
-    if ppi_prior is not None:
-        ppi, rep = prepare_ppi_prior(ppi_prior, pairs, panel)
-        report["ppi_prior"] = rep
-        atlas.uns["ppi_prior"] = ppi
+    for key, net, fn, args in (("grn_prior", grn_prior, prepare_grn_prior, (genes,)),
+                                ("ppi_prior", ppi_prior, prepare_ppi_prior, (pairs, panel))):
+        if net is None:
+            continue
+        try:
+            kept, rep = fn(net, *args)
+        except CMCVAEInputError as err:  # no overlap: report it, the atlas is still usable
+            report[key] = {"n_kept": 0, "message": f"0 edges kept: {err}"}
+            continue
+        report[key] = rep
+        atlas.uns[key] = kept
     atlas.uns["protein_map"] = pairs
     report["cells"], report["n_genes"], report["n_proteins"] = int(atlas.n_obs), len(genes), len(panel)
     report["n_donors"] = int(atlas.obs["donor"].nunique())
