@@ -34,14 +34,16 @@ sys.exit(code)
 """
 
 
-def simulate_datasets(cells: list[int], donors: list[int], genes: int, proteins: int, tmp: Path) -> list[Path]:
+def simulate_datasets(cells: list[int], donors: list[int], genes: int, proteins: int, tmp: Path,
+                      library: float) -> list[Path]:
     import pandas as pd
 
     from cmcvae.data.simulate import simulate_atlas
 
     paths = []
     for i, (n, d) in enumerate(zip(cells, donors, strict=True)):
-        m = simulate_atlas(n_cells=n, n_genes=genes, n_proteins=proteins, n_donors=d, seed=0)
+        m = simulate_atlas(n_cells=n, n_genes=genes, n_proteins=proteins, n_donors=d, seed=i,
+                           rna_library_median=library)
         # the second dataset names antibodies the way another vendor would
         if i == 1:
             m.mod["prot"].var_names = [f"{p.removeprefix('ADT_')}_TotalSeqB" for p in m.mod["prot"].var_names]
@@ -66,12 +68,14 @@ def main() -> None:
     p.add_argument("--genes", type=int, default=2000)
     p.add_argument("--proteins", type=int, default=144)
     p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--library", type=float, default=1000.0,
+                   help="median RNA UMIs per cell over the simulated genes (sets the matrix density)")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/prepare_atlas.json"))
     args = p.parse_args()
     with tempfile.TemporaryDirectory(dir=".") as tmpdir:
         tmp = Path(tmpdir)
         t0 = time.perf_counter()
-        paths = simulate_datasets(args.cells, args.donors, args.genes, args.proteins, tmp)
+        paths = simulate_datasets(args.cells, args.donors, args.genes, args.proteins, tmp, args.library)
         sim_s = time.perf_counter() - t0
         runs = []
         for r in range(args.repeats):
@@ -89,7 +93,7 @@ def main() -> None:
     result = {
         "benchmark": "cmcvae prepare, simulated 2-dataset atlas",
         "date": time.strftime("%Y-%m-%d"), "python": platform.python_version(),
-        "cells": args.cells, "donors": args.donors, "genes": args.genes, "proteins": args.proteins,
+        "cells": args.cells, "donors": args.donors, "rna_library_median": args.library, "genes": args.genes, "proteins": args.proteins,
         "simulate_seconds": sim_s, "runs": runs,
         "median_wall_seconds": statistics.median(r["wall_seconds"] for r in runs),
         "max_peak_rss_gb": max(r["peak_rss_gb"] for r in runs),

@@ -1,0 +1,56 @@
+"""End to end on real CITE-seq files from ../shared/data (skipped when they are absent)."""
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cmcvae.cli import main
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+PBMC10K = DATA / "citeseq_10x_pbmc10k_totalvi_repro" / "pbmc10k_4000hvg_14adt_paired.h5ad"
+SCVI = DATA / "citeseq_10x_pbmc_scvi_testsubsets"
+COLLECTRI = DATA / "collectri_dorothea" / "collectri_human.csv"
+pytestmark = pytest.mark.skipif(not (PBMC10K.exists() and COLLECTRI.exists()), reason="shared data absent")
+
+
+def cli(args, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["cmcvae", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as err:
+        code = err.code or 0
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    return out.out
+
+
+def test_pbmc10k_prepare_and_fit(tmp_path, monkeypatch, capsys):
+    atlas = tmp_path / "pbmc10k.h5mu"
+    cli(["prepare", str(PBMC10K), "--out", str(atlas), "--batch-key", "none", "--grn-prior", str(COLLECTRI)],
+        monkeypatch, capsys)
+    report = json.loads((tmp_path / "pbmc10k.report.json").read_text())
+    assert report["n_proteins"] == 14
+    assert report["protein_map"]["mapped_antibodies"] >= 12  # antibodies mapped to genes in the data
+    assert report["grn_prior"]["n_kept"] > 1000
+    assert report["n_genes"] >= 2000
+    run = tmp_path / "run"
+    cli(["fit", str(atlas), "--out", str(run), "--grn-prior", str(tmp_path / "pbmc10k.grn.csv"),
+         "--max-epochs", "1"], monkeypatch, capsys)  # protein map comes from the atlas
+    pairs = pd.read_csv(run / "matched_pairs.csv")
+    assert pairs["protein"].nunique() >= 12
+    assert json.loads((run / "metrics.json").read_text())["is_dag"]
+
+
+@pytest.mark.skipif(not SCVI.exists(), reason="shared data absent")
+def test_two_batch_panel_intersection(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "two.h5mu"
+    cli(["prepare", str(SCVI / "pbmc_10k_protein_v3_200cells.h5ad"), str(SCVI / "pbmc_5k_protein_v3_200cells.h5ad"),
+         "--out", str(out), "--batch-key", "none", "--n-top-genes", "500"], monkeypatch, capsys)
+    report = json.loads((tmp_path / "two.report.json").read_text())
+    assert report["cells"] > 300 and report["n_donors"] == 2
+    assert 10 <= report["n_proteins"] <= 14  # the 10k panel (14) ∩ the 5k panel (29)
+    assert sum(len(v) for v in report["proteins"]["dropped"].values()) >= 15
