@@ -53,14 +53,21 @@ def _donors(mdata: md.MuData, name: str, batch_key: str | None) -> pd.Series:
     )
 
 
-def _canonical_panel(prot: ad.AnnData, name: str) -> dict[str, str]:
-    """canonical antigen → original name (first occurrence; isotype controls dropped)."""
+def _canonical_panel(prot: ad.AnnData, name: str, duplicates: list[str] | None = None) -> dict[str, str]:
+    """canonical antigen → original name (isotype controls dropped).
+
+    When two antibodies (clones) target the same antigen the first is kept and the others are
+    appended to ``duplicates`` for the report.
+    """
     iso = set(isotype_controls(list(prot.var_names)))
     out: dict[str, str] = {}
     for p in prot.var_names:
         if p in iso:
             continue
-        out.setdefault(canonical_antigen(str(p)), str(p))
+        key = canonical_antigen(str(p))
+        if key in out and duplicates is not None:
+            duplicates.append(f"{p} (same antigen as {out[key]})")
+        out.setdefault(key, str(p))
     if not out:
         raise CMCVAEInputError(f"Dataset {name!r} has no protein other than isotype controls.")
     return out
@@ -91,7 +98,8 @@ def harmonise(datasets: dict[str, md.MuData], batch_key: str | None = "donor",
         genes = names if genes is None else [g for g in genes if g in set(names)]
     if not genes:
         raise CMCVAEInputError("The datasets share no gene name; check that all use gene symbols.")
-    panels = {name: _canonical_panel(m.mod[PROT_MOD], name) for name, m in datasets.items()}
+    dups: dict[str, list[str]] = {name: [] for name in datasets}
+    panels = {name: _canonical_panel(m.mod[PROT_MOD], name, dups[name]) for name, m in datasets.items()}
     antigens = None
     for p in panels.values():
         antigens = list(p) if antigens is None else [a for a in antigens if a in p]
@@ -106,6 +114,7 @@ def harmonise(datasets: dict[str, md.MuData], batch_key: str | None = "donor",
         "kept": antigens,
         "dropped": {n: sorted(set(p) - set(antigens)) for n, p in panels.items()},
         "isotype_controls": {n: isotype_controls(list(m.mod[PROT_MOD].var_names)) for n, m in datasets.items()},
+        "second_clones_dropped": dups,
     }
     rnas, prots = [], []
     for name, m in datasets.items():
