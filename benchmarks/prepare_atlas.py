@@ -42,7 +42,7 @@ def simulate_datasets(cells: list[int], donors: list[int], genes: int, proteins:
 
     paths = []
     for i, (n, d) in enumerate(zip(cells, donors, strict=True)):
-        m = simulate_atlas(n_cells=n, n_genes=genes, n_proteins=proteins, n_donors=d, seed=i,
+        m = simulate_atlas(n_cells=n, n_genes=genes, n_proteins=proteins, n_donors=d, seed=0,
                            rna_library_median=library)
         # the second dataset names antibodies the way another vendor would
         if i == 1:
@@ -65,7 +65,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--cells", type=int, nargs=2, default=[161_764, 647_366])
     p.add_argument("--donors", type=int, nargs=2, default=[8, 130])
-    p.add_argument("--genes", type=int, default=2000)
+    p.add_argument("--genes", type=int, default=3000, help="simulated genes (prepare keeps 2,000 HVGs)")
     p.add_argument("--proteins", type=int, default=144)
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--library", type=float, default=1000.0,

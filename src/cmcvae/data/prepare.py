@@ -75,7 +75,10 @@ def _canonical_panel(prot: ad.AnnData, name: str, duplicates: list[str] | None =
 
 def harmonise(datasets: dict[str, md.MuData], batch_key: str | None = "donor",
               report: dict | None = None) -> md.MuData:
-    """Intersect genes and canonical protein panels and concatenate the datasets (counts only)."""
+    """Intersect genes and canonical protein panels and concatenate the datasets (counts only).
+
+    ``datasets`` is consumed (emptied) so each input's memory is released once extracted.
+    """
     report = {} if report is None else report
     if not datasets:
         raise CMCVAEInputError("No dataset given to prepare.")
@@ -117,13 +120,15 @@ def harmonise(datasets: dict[str, md.MuData], batch_key: str | None = "donor",
         "second_clones_dropped": dups,
     }
     rnas, prots = [], []
-    for name, m in datasets.items():
+    same_genes = {n: list(m.mod[RNA_MOD].var_names) == genes for n, m in datasets.items()}
+    for name in list(datasets):
+        m = datasets.pop(name)  # release each input as soon as its counts are extracted
         rna, prot = m.mod[RNA_MOD], m.mod[PROT_MOD]
         if rna.n_obs != prot.n_obs or not np.array_equal(rna.obs_names, prot.obs_names):
             raise CMCVAEInputError(f"Dataset {name!r}: RNA and protein do not hold the same cells in the same order.")
         donors = _donors(m, name, batch_key)
         obs = pd.DataFrame({"dataset": name, "donor": donors.to_numpy()}, index=name + ":" + rna.obs_names.astype(str))
-        X = rna[:, genes].X
+        X = rna.X if same_genes[name] else rna[:, genes].X
         X = sp.csr_matrix(X, dtype=np.float32) if not sp.issparse(X) or X.format != "csr" else X.astype(np.float32)
         check_counts(X, f"RNA of {name!r}")
         rnas.append(ad.AnnData(X, obs=obs, var=pd.DataFrame(index=genes)))
@@ -132,7 +137,9 @@ def harmonise(datasets: dict[str, md.MuData], batch_key: str | None = "donor",
         P = np.asarray(P.toarray() if sp.issparse(P) else P, dtype=np.float32)
         check_counts(P, f"protein of {name!r}")
         prots.append(ad.AnnData(P, obs=obs.copy(), var=pd.DataFrame(index=antigens)))
+        del m, rna, prot, X
     rna = ad.concat(rnas, join="outer", merge="same") if len(rnas) > 1 else rnas[0]
+    del rnas
     prot = ad.concat(prots, join="outer", merge="same") if len(prots) > 1 else prots[0]
     out = md.MuData({RNA_MOD: rna, PROT_MOD: prot})
     out.obs = rna.obs[["dataset", "donor"]].copy()
@@ -165,6 +172,8 @@ def qc(mdata: md.MuData, min_genes: int = 200, max_mito: float = 0.2, min_protei
             f"min_protein_counts={min_protein_counts}); lower the thresholds (--min-genes, --max-mito, "
             "--min-protein-counts)."
         )
+    if keep.all():
+        return mdata
     cells = rna.obs_names[keep]
     out = md.MuData({RNA_MOD: rna[cells].copy(), PROT_MOD: prot[cells].copy()})
     out.obs = mdata.obs.loc[cells].copy()
@@ -184,7 +193,8 @@ def select_genes(mdata: md.MuData, n_top_genes: int = 2000, keep: list[str] | No
         chosen = list(rna.var_names[expressed])
         used_key = None
     else:
-        tmp = ad.AnnData(rna.X[:, expressed], obs=mdata.obs[["dataset", "donor"]].copy(),
+        X = rna.X if expressed.all() else rna.X[:, expressed]  # no copy when every gene is expressed
+        tmp = ad.AnnData(X, obs=mdata.obs[["dataset", "donor"]].copy(),
                          var=pd.DataFrame(index=rna.var_names[expressed]))
         used_key = batch_key if batch_key in tmp.obs else None
         counts = tmp.obs[used_key].value_counts() if used_key else None
@@ -203,8 +213,10 @@ def select_genes(mdata: md.MuData, n_top_genes: int = 2000, keep: list[str] | No
     final = [g for g in rna.var_names if g in set(chosen) | set(added)]
     report["hvg"] = {"n_top_genes": n_top_genes, "batch_key": used_key, "selected": len(chosen),
                      "panel_genes_added": len(added), "genes_kept": len(final)}
-    out = md.MuData({RNA_MOD: rna[:, final].copy(), PROT_MOD: mdata.mod[PROT_MOD].copy()})
-    out.obs = mdata.obs.copy()
+    if len(final) == rna.n_vars:
+        return mdata
+    out = md.MuData({RNA_MOD: rna[:, final].copy(), PROT_MOD: mdata.mod[PROT_MOD]})
+    out.obs = mdata.obs
     return out
 
 
@@ -226,7 +238,7 @@ def prepare(datasets: dict[str, md.MuData], *, batch_key: str | None = "donor", 
     Parameters
     ----------
     datasets
-        ``{name: MuData}`` with ``rna`` and ``prot`` raw counts.
+        ``{name: MuData}`` with ``rna`` and ``prot`` raw counts; consumed (emptied) to free memory.
     batch_key
         Donor column present in every dataset (``None``: one batch per dataset).
     n_top_genes
