@@ -66,31 +66,37 @@ def get_counts(adata: ad.AnnData, layer: str | None, what: str):
     return adata.X
 
 
-def check_counts(matrix, what: str, require_integer: bool = True) -> None:
-    """Raise a clear error for NaN/inf, negative or (optionally) non-integer counts."""
+def check_counts(matrix, what: str, require_integer: bool = True, block: int = 1 << 24) -> None:
+    """Raise a clear error for NaN/inf, negative or (optionally) non-integer counts.
+
+    The stored values are checked in blocks of ``block`` entries, so an atlas-sized matrix
+    needs no full-size temporary arrays.
+    """
     if matrix is None:
         raise CMCVAEInputError(f"The {what} modality has no data matrix (.X is empty).")
     values = matrix.data if sp.issparse(matrix) else np.asarray(matrix).ravel()
-    if values.size == 0:
-        return
-    if not np.isfinite(values).all():
-        n = int((~np.isfinite(values)).sum())
-        raise CMCVAEInputError(
-            f"The {what} counts contain {n} NaN or infinite values. Remove or fill them "
-            "(cmcvae expects raw counts) before fitting."
-        )
-    if (values < 0).any():
-        raise CMCVAEInputError(
-            f"The {what} counts contain negative values ({values.min():.3g}): cmcvae expects raw, "
-            "non-negative counts, not normalised or scaled values. Put the raw counts in .X or "
-            "layers['counts']."
-        )
-    if require_integer and not np.allclose(values, np.round(values)):
-        raise CMCVAEInputError(
-            f"The {what} counts are not integers (e.g. {values[np.argmax(values != np.round(values))]:.4g}): "
-            "cmcvae expects raw counts. If .X holds normalised values, store the raw counts in "
-            "layers['counts']."
-        )
+    for start in range(0, values.size, block):
+        chunk = values[start:start + block]
+        finite = np.isfinite(chunk)
+        if not finite.all():
+            raise CMCVAEInputError(
+                f"The {what} counts contain NaN or infinite values. Remove or fill them "
+                "(cmcvae expects raw counts) before fitting."
+            )
+        if (chunk < 0).any():
+            raise CMCVAEInputError(
+                f"The {what} counts contain negative values ({chunk.min():.3g}): cmcvae expects raw, "
+                "non-negative counts, not normalised or scaled values. Put the raw counts in .X or "
+                "layers['counts']."
+            )
+        if require_integer and chunk.dtype.kind == "f":
+            frac = np.abs(chunk - np.round(chunk)) > 1e-6 * np.maximum(1.0, np.abs(chunk))
+            if frac.any():
+                raise CMCVAEInputError(
+                    f"The {what} counts are not integers (e.g. {chunk[np.argmax(frac)]:.4g}): "
+                    "cmcvae expects raw counts. If .X holds normalised values, store the raw counts in "
+                    "layers['counts']."
+                )
 
 
 def check_mudata(mdata: md.MuData, batch_key: str | None, rna_mod: str = RNA_MOD,

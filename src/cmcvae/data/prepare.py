@@ -129,7 +129,7 @@ def harmonise(datasets: dict[str, md.MuData], batch_key: str | None = "donor",
         donors = _donors(m, name, batch_key)
         obs = pd.DataFrame({"dataset": name, "donor": donors.to_numpy()}, index=name + ":" + rna.obs_names.astype(str))
         X = rna.X if same_genes[name] else rna[:, genes].X
-        X = sp.csr_matrix(X, dtype=np.float32) if not sp.issparse(X) or X.format != "csr" else X.astype(np.float32)
+        X = sp.csr_matrix(X, dtype=np.float32) if not sp.issparse(X) or X.format != "csr" else X.astype(np.float32, copy=False)
         check_counts(X, f"RNA of {name!r}")
         rnas.append(ad.AnnData(X, obs=obs, var=pd.DataFrame(index=genes)))
         cols = [panels[name][a] for a in antigens]
