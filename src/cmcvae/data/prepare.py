@@ -73,6 +73,30 @@ def _canonical_panel(prot: ad.AnnData, name: str, duplicates: list[str] | None =
     return out
 
 
+def _stored_nonzero_csr(X) -> sp.csr_matrix:
+    """CSR without explicit zeros (copied only when it has any), so stored entries = detections."""
+    X = sp.csr_matrix(X) if X.format != "csr" else X
+    if X.nnz and (X.data == 0).any():
+        X = X.copy()
+        X.eliminate_zeros()
+    return X
+
+
+def _detected_per_cell(X) -> np.ndarray:
+    """Genes with a non-zero count per cell, without building a boolean copy of ``X``."""
+    if sp.issparse(X):
+        return np.diff(_stored_nonzero_csr(X).indptr)
+    return (np.asarray(X) > 0).sum(axis=1)
+
+
+def _detected_per_gene(X) -> np.ndarray:
+    """Cells with a non-zero count per gene (``bincount`` over the stored column indices)."""
+    if sp.issparse(X):
+        X = _stored_nonzero_csr(X)
+        return np.bincount(X.indices, minlength=X.shape[1])
+    return (np.asarray(X) > 0).sum(axis=0)
+
+
 def harmonise(datasets: dict[str, md.MuData], batch_key: str | None = "donor",
               report: dict | None = None) -> md.MuData:
     """Intersect genes and canonical protein panels and concatenate the datasets (counts only).
@@ -152,7 +176,7 @@ def qc(mdata: md.MuData, min_genes: int = 200, max_mito: float = 0.2, min_protei
     report = {} if report is None else report
     rna, prot = mdata.mod[RNA_MOD], mdata.mod[PROT_MOD]
     X = rna.X
-    n_genes = np.asarray((X > 0).sum(axis=1)).ravel()
+    n_genes = _detected_per_cell(X)
     lib = np.asarray(X.sum(axis=1)).ravel()
     mito = np.asarray(rna.var_names.str.upper().str.startswith("MT-"))
     mito_frac = (np.asarray(X[:, mito].sum(axis=1)).ravel() / np.maximum(lib, 1)) if mito.any() else np.zeros(rna.n_obs)
@@ -188,7 +212,7 @@ def select_genes(mdata: md.MuData, n_top_genes: int = 2000, keep: list[str] | No
     report = {} if report is None else report
     rna = mdata.mod[RNA_MOD]
     keep = [g for g in (keep or []) if g in set(rna.var_names)]
-    expressed = np.asarray((rna.X > 0).sum(axis=0)).ravel() > 0
+    expressed = _detected_per_gene(rna.X) > 0
     if n_top_genes >= int(expressed.sum()):
         chosen = list(rna.var_names[expressed])
         used_key = None
