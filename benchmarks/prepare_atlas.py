@@ -14,24 +14,11 @@ import argparse
 import json
 import platform
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-_WRAPPER = """
-import json, resource, sys
-sys.argv = json.loads(sys.argv[1])
-from cmcvae.cli import main
-code = 0
-try:
-    main()
-except SystemExit as err:
-    code = err.code or 0
-print("PEAK_RSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-sys.exit(code)
-"""
+from _subprocess import run_measured
 
 
 def simulate_datasets(cells: list[int], donors: list[int], genes: int, proteins: int, tmp: Path,
@@ -81,13 +68,8 @@ def main() -> None:
         for r in range(args.repeats):
             argv = ["cmcvae", "prepare", *map(str, paths), "--out", str(tmp / "atlas.h5mu"), "--force",
                     "--protein-map", str(tmp / "map.csv"), "--min-genes", "50"]
-            t1 = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-c", _WRAPPER, json.dumps(argv)], capture_output=True, text=True)
-            wall = time.perf_counter() - t1
-            peak = [ln for ln in proc.stdout.splitlines() if ln.startswith("PEAK_RSS_KB")]
-            if proc.returncode != 0 or not peak:
-                raise RuntimeError(proc.stdout[-3000:] + proc.stderr[-3000:])
-            runs.append({"wall_seconds": wall, "peak_rss_gb": int(peak[-1].split()[1]) / 1024**2})
+            wall, peak_gb = run_measured(argv)
+            runs.append({"wall_seconds": wall, "peak_rss_gb": peak_gb})
             print(f"run {r}: {wall:.1f} s, peak RSS {runs[-1]['peak_rss_gb']:.2f} GB", flush=True)
             report = json.loads((tmp / "atlas.report.json").read_text())
     result = {

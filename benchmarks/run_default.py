@@ -12,25 +12,11 @@ import argparse
 import json
 import platform
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-# Runs the CLI in this process' child and reports the child's own peak resident memory.
-_WRAPPER = """
-import json, resource, sys
-sys.argv = json.loads(sys.argv[1])
-from cmcvae.cli import main
-code = 0
-try:
-    main()
-except SystemExit as err:
-    code = err.code or 0
-print("PEAK_RSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-sys.exit(code)
-"""
+from _subprocess import run_measured
 
 METHODS = ("cmcvae", "correlation", "ridge", "random", "always_down", "oracle")
 
@@ -38,19 +24,13 @@ METHODS = ("cmcvae", "correlation", "ridge", "random", "always_down", "oracle")
 def one_run(seed: int, workdir: Path, extra: list[str]) -> dict:
     out = workdir / f"seed{seed}"
     argv = ["cmcvae", "run", "--out", str(out), "--seed", str(seed), "--force", *extra]
-    cmd = [sys.executable, "-c", _WRAPPER, json.dumps(argv)]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    peak = [line for line in proc.stdout.splitlines() if line.startswith("PEAK_RSS_KB")]
-    if proc.returncode != 0 or not peak:
-        raise RuntimeError(f"seed {seed} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    wall, peak_gb = run_measured(argv)
     summary = json.loads((out / "summary.json").read_text())
     metrics = json.loads((out / "run" / "metrics.json").read_text())
     return {
         "seed": seed,
         "wall_seconds": wall,
-        "peak_rss_gb": int(peak[-1].split()[1]) / 1024**2,
+        "peak_rss_gb": peak_gb,
         "summary": summary,
         "epochs": metrics.get("epochs"),
         "is_dag": metrics.get("is_dag"),

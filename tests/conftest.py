@@ -32,3 +32,20 @@ def tiny_mdata():
 @pytest.fixture
 def tiny_map():
     return pd.DataFrame({"protein": [f"ADT_G{i}" for i in range(6)], "gene": [f"G{i}" for i in range(6)]})
+
+
+def run_cli_ok(args, monkeypatch, capsys) -> str:
+    """Run ``cmcvae ARGS`` in-process; assert exit code 0 and return stdout."""
+    import sys
+
+    from cmcvae.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["cmcvae", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as err:
+        code = err.code or 0
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    return out.out

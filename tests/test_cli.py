@@ -8,17 +8,11 @@ import pytest
 
 from cmcvae.cli import main
 
+from .conftest import run_cli_ok
+
 
 def cli(args, monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", ["cmcvae", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as err:
-        code = err.code or 0
-    out = capsys.readouterr()
-    assert code == 0, out.out + out.err
-    return out.out
+    return run_cli_ok(args, monkeypatch, capsys)
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,12 @@
 """End to end on real CITE-seq files from ../shared/data (skipped when they are absent)."""
 
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from cmcvae.cli import main
+from .conftest import run_cli_ok
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 PBMC10K = DATA / "citeseq_10x_pbmc10k_totalvi_repro" / "pbmc10k_4000hvg_14adt_paired.h5ad"
@@ -17,15 +16,7 @@ pytestmark = pytest.mark.skipif(not (PBMC10K.exists() and COLLECTRI.exists()), r
 
 
 def cli(args, monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", ["cmcvae", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as err:
-        code = err.code or 0
-    out = capsys.readouterr()
-    assert code == 0, out.out + out.err
-    return out.out
+    return run_cli_ok(args, monkeypatch, capsys)
 
 
 def test_pbmc10k_prepare_and_fit(tmp_path, monkeypatch, capsys):
