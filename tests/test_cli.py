@@ -61,6 +61,13 @@ def test_simulate_fit_validate(tmp_path, monkeypatch, capsys, small_args):
     assert list(pred.columns[:5]) == ["perturbation", "protein", "predicted_effect", "observed_effect", "significant"]
     assert len(pred) == val["n_pairs"]
 
+    cli(["analyze", str(run), "--truth", str(sim / "truth" / "matched_pairs.csv")], monkeypatch, capsys)
+    analysis = json.loads((run / "analysis.json").read_text())
+    for kind in ("direct", "total"):
+        r = analysis["central_dogma"][kind]
+        assert r["n_pairs"] == 8 and r["call"] in {"rna_to_protein", "protein_to_rna", "none"}
+        assert 0.0 <= r["direction_accuracy_vs_truth"] <= 1.0
+
 
 def test_run_end_to_end_small(tmp_path, monkeypatch, capsys, small_args):
     out = tmp_path / "r"

@@ -142,6 +142,30 @@ def validate(
 
 
 @app.command()
+def analyze(
+    run: Annotated[Path, typer.Argument(help="Run folder written by `cmcvae fit`.")],
+    truth: Annotated[Path | None, typer.Option("--truth", help="A simulation's truth/matched_pairs.csv (or truth/edges.csv).")] = None,
+    seed: Seed = 0,
+) -> None:
+    """Central-dogma asymmetry of matched pairs against a random-pair null (→ analysis.json)."""
+    from .workflows import analyze_run
+
+    res = analyze_run(run, truth=truth, seed=seed)
+    table = Table(title="Central-dogma asymmetry (matched protein–gene pairs)")
+    for col in ("effects", "pairs", "RNA→protein stronger", "random pairs", "Wilcoxon p", "p vs random",
+                "rank-biserial [95% CI]", "call", "accuracy vs truth"):
+        table.add_column(col)
+    for kind, r in res["central_dogma"].items():
+        ci = r["rank_biserial_ci"]
+        table.add_row(kind, str(r["n_pairs"]), _fmt(r["fraction_forward"]), _fmt(r["null_fraction_forward"]),
+                      f"{r['wilcoxon_p']:.2g}", "–" if r["p_vs_null"] is None else f"{r['p_vs_null']:.2g}",
+                      f"{r['rank_biserial']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]", r["call"],
+                      _fmt(r.get("direction_accuracy_vs_truth")))
+    out_console.print(table)
+    out_console.print(f"Wrote {run / 'analysis.json'}")
+
+
+@app.command()
 def run(
     out: Annotated[Path, typer.Option("--out", help="Output folder (data/, run/, summary.json).")] = Path("cmcvae_run"),
     seed: Seed = 0,

@@ -255,3 +255,30 @@ def prepare_run(inputs: list[str | Path], out: str | Path, *, batch_key: str | N
     write_json(side[1], report)
     report["files"] = {"atlas": str(out), "report": str(side[1]), "protein_map": str(side[2])}
     return report
+
+
+def analyze_run(run: str | Path, *, truth: str | Path | None = None, seed: int = 0) -> dict:
+    """Central-dogma asymmetry of a run (direct and total effects) → ``analysis.json``.
+
+    ``truth`` is a simulation's ``truth/matched_pairs.csv`` (``protein,gene,direction``) or
+    its folder's ``truth/edges.csv`` sibling; it adds per-pair direction accuracy.
+    """
+    from .evaluate._asymmetry import central_dogma
+
+    run = Path(run)
+    model = CMCVAE.load(run / "model")
+    pairs = model.get_matched_pairs()
+    truth_pairs = None
+    if truth is not None:
+        truth = Path(truth)
+        if truth.name == "edges.csv":
+            truth = truth.with_name("matched_pairs.csv")
+        if not truth.exists():
+            raise CMCVAEInputError(f"Truth file {truth} does not exist (expected truth/matched_pairs.csv).")
+        truth_pairs = pd.read_csv(truth)
+    result = {"central_dogma": {}}
+    for kind in ("direct", "total"):
+        result["central_dogma"][kind] = central_dogma(
+            pairs, model.get_feature_networks(kind), kind=kind, truth=truth_pairs, seed=seed)
+    write_json(run / "analysis.json", result)
+    return result
