@@ -279,6 +279,7 @@ def analyze_run(run: str | Path, *, truth: str | Path | None = None, seed: int =
     result = {"central_dogma": {}}
     for kind in ("direct", "total"):
         result["central_dogma"][kind] = central_dogma(
-            pairs, model.get_feature_networks(kind), kind=kind, truth=truth_pairs, seed=seed)
+            pairs, model.get_feature_networks(kind, ("rna_protein", "protein_rna")), kind=kind,
+            truth=truth_pairs, seed=seed)
     write_json(run / "analysis.json", result)
     return result

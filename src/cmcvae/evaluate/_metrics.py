@@ -25,6 +25,11 @@ def _scores_labels(scores, labels) -> tuple[np.ndarray, np.ndarray]:
     return s[keep], y[keep]
 
 
+def _one_class(y: np.ndarray) -> bool:
+    """True when a ranking metric is undefined (no labels, or only one class)."""
+    return y.size == 0 or bool(y.all()) or not y.any()
+
+
 def auroc(scores, labels) -> float:
     """Area under the ROC curve of ``scores`` for the binary ``labels``.
 
@@ -41,9 +46,7 @@ def auroc(scores, labels) -> float:
         The AUROC (ties count one half), or ``nan`` when fewer than two classes are present.
     """
     s, y = _scores_labels(scores, labels)
-    if y.size == 0 or y.all() or not y.any():
-        return float("nan")
-    return float(roc_auc_score(y, s))
+    return float("nan") if _one_class(y) else float(roc_auc_score(y, s))
 
 
 def auprc(scores, labels) -> float:
@@ -63,9 +66,7 @@ def auprc(scores, labels) -> float:
         ranking scores about the fraction of positives.
     """
     s, y = _scores_labels(scores, labels)
-    if y.size == 0 or y.all() or not y.any():
-        return float("nan")
-    return float(average_precision_score(y, s))
+    return float("nan") if _one_class(y) else float(average_precision_score(y, s))
 
 
 def bh_fdr(pvalues) -> np.ndarray:

@@ -24,7 +24,7 @@ def latent_total_effects(A: np.ndarray) -> np.ndarray:
 
 
 def feature_networks(A: np.ndarray, W_r: np.ndarray, W_p: np.ndarray, genes, proteins,
-                     kind: str = "direct") -> dict[str, pd.DataFrame]:
+                     kind: str = "direct", which: tuple[str, ...] | None = None) -> dict[str, pd.DataFrame]:
     """The four feature-level networks as labelled dense matrices (rows = sources).
 
     Parameters
@@ -37,6 +37,9 @@ def feature_networks(A: np.ndarray, W_r: np.ndarray, W_p: np.ndarray, genes, pro
         Feature names.
     kind
         ``"direct"`` (uses ``A``) or ``"total"`` (uses ``(I − A)^{-1} − I``).
+    which
+        Names of the networks to compute (default all four); the gene×gene one is by far the
+        largest, so callers that need only the cross-modal blocks skip it.
     """
     if kind not in ("direct", "total"):
         raise ValueError(f"kind must be 'direct' or 'total', not {kind!r}")
@@ -47,6 +50,8 @@ def feature_networks(A: np.ndarray, W_r: np.ndarray, W_p: np.ndarray, genes, pro
     names = {"rna": list(genes), "protein": list(proteins)}
     out = {}
     for key, (m_src, m_dst) in NETWORKS.items():
+        if which is not None and key not in which:
+            continue
         mat = W[m_src] @ B[sl[m_src], sl[m_dst]] @ W[m_dst].T
         if m_src == m_dst:
             np.fill_diagonal(mat, 0.0)

@@ -262,15 +262,17 @@ class CMCVAE:
         """Decoder loadings ``W_r`` (genes × K_r) and ``W_p`` (proteins × K_p)."""
         return self.module.W_r.detach().double().numpy(), self.module.W_p.detach().double().numpy()
 
-    def get_feature_networks(self, kind: str = "direct") -> dict[str, pd.DataFrame]:
+    def get_feature_networks(self, kind: str = "direct",
+                             which: tuple[str, ...] | None = None) -> dict[str, pd.DataFrame]:
         """The four feature-level networks (``rna_rna``, ``rna_protein``, ``protein_rna``,
         ``protein_protein``) as dense labelled matrices, rows = sources.
 
-        ``kind="direct"`` uses ``W A Wᵀ``; ``kind="total"`` uses ``W ((I−A)^{-1} − I) Wᵀ``.
+        ``kind="direct"`` uses ``W A Wᵀ``; ``kind="total"`` uses ``W ((I−A)^{-1} − I) Wᵀ``;
+        ``which`` limits the computation to some of the four networks.
         """
         self._require_trained()
         W_r, W_p = self.get_loadings()
-        return feature_networks(self._A_dag, W_r, W_p, self.genes, self.proteins, kind=kind)
+        return feature_networks(self._A_dag, W_r, W_p, self.genes, self.proteins, kind=kind, which=which)
 
     def get_edges(self, top_k: int | None = None) -> pd.DataFrame:
         """Feature-level edge list (``edges.csv``): top ``top_k`` direct edges per network."""
@@ -278,8 +280,9 @@ class CMCVAE:
 
     def get_matched_pairs(self) -> pd.DataFrame:
         """RNA→protein and protein→RNA absolute effects for every matched (protein, gene) pair."""
-        return matched_pair_effects(self.pairs, self.get_feature_networks("direct"),
-                                    self.get_feature_networks("total"))
+        cross = ("rna_protein", "protein_rna")
+        return matched_pair_effects(self.pairs, self.get_feature_networks("direct", cross),
+                                    self.get_feature_networks("total", cross))
 
     def predict_knockdown(self) -> pd.DataFrame:
         """Predicted protein change when each gene is knocked down (genes × proteins).
@@ -287,7 +290,7 @@ class CMCVAE:
         The value is minus the total RNA→protein effect through the full SCM, in units of
         scaled (standardised) protein per standardised unit of gene expression.
         """
-        return -self.get_feature_networks("total")["rna_protein"]
+        return -self.get_feature_networks("total", ("rna_protein",))["rna_protein"]
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
