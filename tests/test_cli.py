@@ -61,12 +61,27 @@ def test_simulate_fit_validate(tmp_path, monkeypatch, capsys, small_args):
     assert list(pred.columns[:5]) == ["perturbation", "protein", "predicted_effect", "observed_effect", "significant"]
     assert len(pred) == val["n_pairs"]
 
-    cli(["analyze", str(run), "--truth", str(sim / "truth" / "matched_pairs.csv")], monkeypatch, capsys)
+    cli(["analyze", str(run), "--truth", str(sim / "truth")], monkeypatch, capsys)
     analysis = json.loads((run / "analysis.json").read_text())
     for kind in ("direct", "total"):
         r = analysis["central_dogma"][kind]
         assert r["n_pairs"] == 8 and r["call"] in {"rna_to_protein", "protein_to_rna", "none"}
         assert 0.0 <= r["direction_accuracy_vs_truth"] <= 1.0
+    # TF→target on held-out and training prior edges, labelled; the per-edge table matches
+    tf_edges = pd.read_csv(run / "tf_target_edges.csv")
+    assert set(tf_edges["split"]) == {"holdout", "train"}
+    holdout = set(zip(*pd.read_csv(run / "priors" / "grn_holdout.csv")[["source", "target"]].T.values))
+    assert set(zip(*tf_edges.loc[tf_edges.split == "holdout", ["source", "target"]].T.values)) <= holdout
+    for split in ("holdout", "train"):
+        r = analysis["tf_target"][split]["direct"]
+        assert r["n_edges"] == (tf_edges.split == split).sum()
+        assert r["call"] in {"tf_to_target", "target_to_tf", "none"}
+    # recovery against the truth folder, model and baselines on the same candidates
+    rec = analysis["recovery"]
+    for method in ("direct", "total", "correlation", "partial_correlation"):
+        assert set(rec[method]) == {"rna_rna", "rna_protein", "protein_rna", "protein_protein"}
+    assert rec["direct"]["rna_rna"]["n_candidates"] == rec["correlation"]["rna_rna"]["n_candidates"]
+    assert rec["correlation"]["rna_protein"]["direction_accuracy"] == 0.5  # symmetric score
 
 
 def test_run_end_to_end_small(tmp_path, monkeypatch, capsys, small_args):

@@ -257,29 +257,96 @@ def prepare_run(inputs: list[str | Path], out: str | Path, *, batch_key: str | N
     return report
 
 
-def analyze_run(run: str | Path, *, truth: str | Path | None = None, seed: int = 0) -> dict:
-    """Central-dogma asymmetry of a run (direct and total effects) → ``analysis.json``.
+def _truth_files(truth: str | Path) -> tuple[Path | None, Path | None]:
+    """``(edges.csv, matched_pairs.csv)`` of a simulation's truth folder (or one of its files)."""
+    truth = Path(truth)
+    folder = truth if truth.is_dir() else truth.parent
+    if not truth.exists():
+        raise CMCVAEInputError(f"Truth {truth} does not exist; pass a simulation's truth/ folder.")
+    edges, pairs = folder / "edges.csv", folder / "matched_pairs.csv"
+    if not edges.exists() and not pairs.exists():
+        raise CMCVAEInputError(
+            f"{folder} holds neither edges.csv nor matched_pairs.csv; pass a simulation's truth/ folder."
+        )
+    return (edges if edges.exists() else None), (pairs if pairs.exists() else None)
 
-    ``truth`` is a simulation's ``truth/matched_pairs.csv`` (``protein,gene,direction``) or
-    its folder's ``truth/edges.csv`` sibling; it adds per-pair direction accuracy.
+
+def _prior_split(run: Path, name: str) -> pd.DataFrame | None:
+    path = run / "priors" / name
+    return read_network(path, name) if path.exists() and path.stat().st_size > 0 else None
+
+
+def analyze_run(run: str | Path, *, truth: str | Path | None = None,
+                grn: str | Path | pd.DataFrame | None = None, data=None, seed: int = 0) -> dict:
+    """The evidence analyses of a fitted run → ``analysis.json`` and ``tf_target_edges.csv``.
+
+    1. Central-dogma asymmetry of the matched protein–gene pairs (direct and total effects)
+       against a random-pair null (:func:`~cmcvae.evaluate._asymmetry.central_dogma`).
+    2. TF→target asymmetry and sign agreement on the GRN prior edges held out from training
+       (``priors/grn_holdout.csv``), separately on the training edges (labelled ``train``) and,
+       with ``grn``, on an external network (:mod:`cmcvae.evaluate._tf_target`).
+    3. With ``truth`` (a simulation's ``truth/`` folder or one of its files): per-pair direction
+       accuracy and recovery AUROC/AUPRC per network, excluding training prior edges, next to
+       correlation and partial-correlation baselines on the training cells
+       (:mod:`cmcvae.evaluate._recovery`).
     """
     from .evaluate._asymmetry import central_dogma
+    from .evaluate._recovery import association_networks, recovery_scores
+    from .evaluate._tf_target import tf_target_asymmetry, tf_target_edges
 
     run = Path(run)
+    if not (run / "model").is_dir():
+        raise CMCVAEInputError(f"{run} is not a run folder (no model/); fit one with `cmcvae fit`.")
     model = CMCVAE.load(run / "model")
-    pairs = model.get_matched_pairs()
-    truth_pairs = None
+    truth_edges = truth_pairs = None
     if truth is not None:
-        truth = Path(truth)
-        if truth.name == "edges.csv":
-            truth = truth.with_name("matched_pairs.csv")
-        if not truth.exists():
-            raise CMCVAEInputError(f"Truth file {truth} does not exist (expected truth/matched_pairs.csv).")
-        truth_pairs = pd.read_csv(truth)
-    result = {"central_dogma": {}}
+        e, p = _truth_files(truth)
+        truth_edges = pd.read_csv(e) if e is not None else None
+        truth_pairs = pd.read_csv(p, dtype=str) if p is not None else None
+    nets = {kind: model.get_feature_networks(kind) for kind in ("direct", "total")}
+    result: dict[str, Any] = {"central_dogma": {}}
+    pairs = model.get_matched_pairs()
     for kind in ("direct", "total"):
-        result["central_dogma"][kind] = central_dogma(
-            pairs, model.get_feature_networks(kind, ("rna_protein", "protein_rna")), kind=kind,
-            truth=truth_pairs, seed=seed)
+        if len(pairs) < 3:
+            result["central_dogma"][kind] = {"n_pairs": int(len(pairs)), "call": "none",
+                                             "message": "fewer than 3 matched pairs"}
+            continue
+        result["central_dogma"][kind] = central_dogma(pairs, nets[kind], kind=kind,
+                                                      truth=truth_pairs, seed=seed)
+
+    splits = {"holdout": _prior_split(run, "grn_holdout.csv"),
+              "train": _prior_split(run, "grn_train.csv")}
+    if grn is not None:
+        splits["external"] = read_network(grn, "GRN") if isinstance(grn, (str, Path)) else grn
+    all_prior = pd.concat([f for f in splits.values() if f is not None] or [pd.DataFrame(
+        columns=["source", "target"])], ignore_index=True)
+    tables, result["tf_target"] = [], {}
+    for split, frame in splits.items():
+        if frame is None:
+            continue
+        table = tf_target_edges(frame, nets["direct"]["rna_rna"], nets["total"]["rna_rna"], split=split)
+        tables.append(table)
+        result["tf_target"][split] = {
+            kind: tf_target_asymmetry(table, nets[kind], kind=kind, exclude=all_prior, seed=seed)
+            for kind in ("direct", "total")}
+        result["tf_target"][split]["n_prior_edges"] = table.attrs.get("n_input", len(frame))
+    if tables:
+        pd.concat(tables, ignore_index=True).to_csv(run / "tf_target_edges.csv", index=False)
+
+    if truth_edges is not None:
+        exclude = pd.concat([f for f in (splits["train"], _prior_split(run, "ppi_train.csv"))
+                             if f is not None] or [pd.DataFrame(columns=["source", "target"])])
+        rec: dict[str, Any] = {kind: recovery_scores(nets[kind], truth_edges, exclude=exclude)
+                               for kind in ("direct", "total")}
+        try:
+            rna_counts, prot_counts = _training_counts(run, data, model)
+        except CMCVAEInputError as err:
+            rec["baselines_skipped"] = str(err)
+        else:
+            for method in ("correlation", "partial_correlation"):
+                assoc = association_networks(rna_counts, prot_counts, model.genes, model.proteins,
+                                             method=method, seed=seed)
+                rec[method] = recovery_scores(assoc, truth_edges, exclude=exclude)
+        result["recovery"] = rec
     write_json(run / "analysis.json", result)
     return result
