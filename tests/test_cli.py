@@ -70,8 +70,10 @@ def test_simulate_fit_validate(tmp_path, monkeypatch, capsys, small_args):
     # TF→target on held-out and training prior edges, labelled; the per-edge table matches
     tf_edges = pd.read_csv(run / "tf_target_edges.csv")
     assert set(tf_edges["split"]) == {"holdout", "train"}
-    holdout = set(zip(*pd.read_csv(run / "priors" / "grn_holdout.csv")[["source", "target"]].T.values))
-    assert set(zip(*tf_edges.loc[tf_edges.split == "holdout", ["source", "target"]].T.values)) <= holdout
+    holdout = pd.read_csv(run / "priors" / "grn_holdout.csv")
+    holdout = set(holdout["source"] + ">" + holdout["target"])
+    tested = tf_edges[tf_edges.split == "holdout"]
+    assert set(tested["source"] + ">" + tested["target"]) <= holdout
     for split in ("holdout", "train"):
         r = analysis["tf_target"][split]["direct"]
         assert r["n_edges"] == (tf_edges.split == split).sum()

@@ -21,6 +21,9 @@ from .cli_extra import data_app, priors_app  # noqa: E402
 
 app.add_typer(priors_app, name="priors", help="Fetch or filter prior networks (CollecTRI, OmniPath).")
 app.add_typer(data_app, name="data", help="Public datasets: list, info, fetch (checksummed).")
+from .cli_report import report as _report  # noqa: E402
+
+app.command(name="report")(_report)
 
 Force = Annotated[bool, typer.Option("--force", help="Overwrite the files cmcvae writes in an existing output folder.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed (data split, initialisation, simulation).")]
@@ -90,7 +93,7 @@ def prepare(
 @app.command()
 def fit(
     data: Annotated[Path, typer.Argument(help="Input .h5mu (modalities rna, prot; raw counts) or .h5ad with obsm['protein_expression'].")],
-    out: Annotated[Path, typer.Option("--out", help="Run folder to write.")],
+    out: Annotated[Path, typer.Option("--out", help="Run folder to write (with --seeds: the ensemble folder).")],
     batch_key: Annotated[str | None, typer.Option("--batch-key", help="obs column with the donor/batch of each cell.")] = None,
     grn_prior: Annotated[Path | None, typer.Option("--grn-prior", help="TF→target prior (source,target[,weight] CSV/TSV).")] = None,
     ppi_prior: Annotated[Path | None, typer.Option("--ppi-prior", help="Protein→protein prior (source,target[,weight]).")] = None,
@@ -98,13 +101,42 @@ def fit(
     config: Annotated[Path | None, typer.Option("--config", help="YAML/JSON file of CMCVAEConfig fields.")] = None,
     max_epochs: Annotated[int | None, typer.Option("--max-epochs", help="Maximum training epochs.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+    seeds: Annotated[str | None, typer.Option("--seeds", help="Seeds ensemble instead of one run: '0,1,2' or '0-4' trains one run per seed into OUT/seed_<k>/ and writes ensemble.json, stability.csv, matched_pairs.csv and network.graphml (edges kept in at least half the seeds) in OUT.")] = None,
     accelerator: Annotated[str, typer.Option("--accelerator", help="cpu | gpu | auto (Lightning).")] = "cpu",
     devices: Annotated[str, typer.Option("--devices", help="Number of devices or 'auto'.")] = "1",
     force: Force = False,
 ) -> None:
-    """Train CMC-VAE on DATA and write the run folder (model, edges, graphs, metrics)."""
+    """Train CMC-VAE on DATA and write the run folder (model, edges, graphs, metrics).
+
+    With --seeds, train one run per seed and summarise how stable the edges are across seeds.
+    """
     from .workflows import fit_run
 
+    if seeds is not None:
+        if seed is not None:
+            raise CMCVAEInputError("Give either --seed (one run) or --seeds (an ensemble), not both.")
+        from .ensemble import fit_seeds
+
+        def _done(k: int, model) -> None:
+            m = model.metrics
+            out_console.print(f"Seed {k}: {m['epochs']} epochs in {m['timings']['fit_seconds']:.1f} s; "
+                              f"latent DAG: {m['is_dag']} ({m['n_latent_edges']} edges)")
+
+        ens = fit_seeds(data, out, seeds, batch_key=batch_key, grn_prior=grn_prior,
+                        ppi_prior=ppi_prior, protein_map=protein_map, config=config,
+                        max_epochs=max_epochs, accelerator=accelerator, devices=_devices(devices),
+                        force=force, callback=_done)
+        n = ens["n_edges"]
+        out_console.print(
+            f"Ensemble of {len(ens['seeds'])} seeds written to [bold]{out}[/]: {n['any_seed']} edges in any "
+            f"seed, {n['all_seeds']} in all, {n['network_graphml']} in at least half (network.graphml)."
+        )
+        return
+    from .ensemble import is_ensemble
+
+    if is_ensemble(out):
+        raise CMCVAEInputError(f"{out} holds a seeds ensemble; write the single run to another --out "
+                               "(or refit the ensemble with --seeds … --force).")
     model = fit_run(data, out, batch_key=batch_key, grn_prior=grn_prior, ppi_prior=ppi_prior,
                     protein_map=protein_map, config=config, max_epochs=max_epochs, seed=seed,
                     accelerator=accelerator, devices=_devices(devices), force=force)
@@ -118,14 +150,16 @@ def fit(
 @app.command()
 def validate(
     run: Annotated[Path, typer.Argument(help="Run folder written by `cmcvae fit`.")],
-    perturb: Annotated[Path, typer.Option("--perturb", help="Perturb-CITE-seq .h5mu with obs['perturbation'].")],
+    perturb: Annotated[Path, typer.Option("--perturb", help="Perturb-CITE-seq data: .h5mu, or the RNA .h5ad of a pair (with --perturb-protein).")],
+    perturb_protein: Annotated[Path | None, typer.Option("--perturb-protein", help="Protein .h5ad of an RNA/protein pair (scPerturb layout, e.g. FrangiehIzar2021_protein.h5ad).")] = None,
     data: Annotated[Path | None, typer.Option("--data", help="Training data (default: the file recorded in the run).")] = None,
-    control_label: Annotated[str, typer.Option("--control-label", help="Label of control cells in obs['perturbation'].")] = "control",
+    control_label: Annotated[str, typer.Option("--control-label", help="Label(s) of control cells in the perturbation column, comma-separated (e.g. 'control,NT').")] = "control",
+    condition_key: Annotated[str | None, typer.Option("--condition-key", help="obs column with each cell's condition (e.g. Control / IFNγ / Co-culture): compare perturbed cells with controls of the same condition.")] = None,
     truth: Annotated[Path | None, typer.Option("--truth", help="truth/knockdown_effects.csv of a simulation, adds the oracle.")] = None,
     perturbation_key: Annotated[str, typer.Option("--perturbation-key", help="obs column naming the targeted gene.")] = "perturbation",
     protein_map: Annotated[Path | None, typer.Option("--protein-map", help="protein,gene CSV (default: the map the run was fitted with).")] = None,
     no_knockdown_filter: Annotated[bool, typer.Option("--no-knockdown-filter", help="Keep perturbations whose target transcript did not drop.")] = False,
-    min_cells: Annotated[int, typer.Option("--min-cells", help="Minimum cells per perturbation.")] = 10,
+    min_cells: Annotated[int, typer.Option("--min-cells", help="Minimum cells per perturbation (and control cells per condition).")] = 10,
     fdr: Annotated[float, typer.Option("--fdr", help="Benjamini-Hochberg FDR for calling an observed effect significant.")] = 0.05,
     test: Annotated[str, typer.Option("--test", help="welch | mannwhitney.")] = "welch",
     seed: Seed = 0,
@@ -133,36 +167,93 @@ def validate(
     """Zero-shot validation against a perturbation screen, with baselines."""
     from .workflows import validate_run
 
-    res = validate_run(run, perturb, data=data, control_label=control_label, truth_effects=truth,
-                       perturbation_key=perturbation_key, protein_map=protein_map,
+    controls = [c.strip() for c in control_label.split(",") if c.strip()]
+    if not controls:
+        raise CMCVAEInputError("--control-label is empty; give the control label(s), e.g. 'control,NT'.")
+    res = validate_run(run, perturb, data=data, control_label=controls[0] if len(controls) == 1 else controls,
+                       truth_effects=truth, perturbation_key=perturbation_key, protein_map=protein_map,
                        knockdown_filter=not no_knockdown_filter, min_cells=min_cells, fdr=fdr,
-                       test=test, seed=seed)
+                       test=test, seed=seed, perturb_protein=perturb_protein, condition_key=condition_key)
     out_console.print(_validation_table(res))
+    filt = res.get("filtering", {})
+    match = filt.get("protein_matching", {})
+    if match:
+        renamed = ", ".join(f"{m}={p}" for m, p in match.get("canonical", {}).items())
+        out_console.print(f"Proteins: {match.get('n_matched')} of the model's {match.get('n_model')} matched to "
+                          f"the panel ({len(match.get('exact', []))} by name"
+                          + (f", {len(match.get('canonical', {}))} by antigen: {renamed}" if renamed else "") + ").",
+                          highlight=False)
+    for cond, c in (filt.get("conditions") or {}).items():
+        out_console.print(f"Condition {cond}: {c['n_control']} control, {c['n_perturbed']} perturbed cells scored"
+                          + ("" if c["used"] else " (not used: too few control cells)"), highlight=False)
+    cis = res.get("fraction_significant_cis")
+    if cis is not None and cis == cis:
+        rows = [f"{m} {_fmt(res[m].get('direction_accuracy_cis'))} / {_fmt(res[m].get('direction_accuracy_trans'))}"
+                for m in res.get("methods", []) if isinstance(res.get(m), dict)]
+        out_console.print(f"{res.get('n_significant')} significant pairs, {cis:.0%} cis (the target's own protein); "
+                          f"direction accuracy cis / trans: {'; '.join(rows)}", highlight=False)
     out_console.print(f"Wrote {run / 'validation.json'} and {run / 'predictions.csv'}")
 
 
 @app.command()
 def analyze(
     run: Annotated[Path, typer.Argument(help="Run folder written by `cmcvae fit`.")],
-    truth: Annotated[Path | None, typer.Option("--truth", help="A simulation's truth/matched_pairs.csv (or truth/edges.csv).")] = None,
+    truth: Annotated[Path | None, typer.Option("--truth", help="A simulation's truth/ folder (or a file in it): adds direction accuracy and network recovery.")] = None,
+    grn: Annotated[Path | None, typer.Option("--grn", help="An external TF→target network never used in training (e.g. full CollecTRI) to test as well.")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Training data for the recovery baselines (default: the file recorded in the run).")] = None,
     seed: Seed = 0,
 ) -> None:
-    """Central-dogma asymmetry of matched pairs against a random-pair null (→ analysis.json)."""
+    """Central-dogma and TF→target asymmetry, and recovery against a known truth (→ analysis.json)."""
     from .workflows import analyze_run
 
-    res = analyze_run(run, truth=truth, seed=seed)
-    table = Table(title="Central-dogma asymmetry (matched protein–gene pairs)")
-    for col in ("effects", "pairs", "RNA→protein stronger", "random pairs", "Wilcoxon p", "p vs random",
-                "rank-biserial [95% CI]", "call", "accuracy vs truth"):
-        table.add_column(col)
-    for kind, r in res["central_dogma"].items():
-        ci = r["rank_biserial_ci"]
-        table.add_row(kind, str(r["n_pairs"]), _fmt(r["fraction_forward"]), _fmt(r["null_fraction_forward"]),
-                      f"{r['wilcoxon_p']:.2g}", "–" if r["p_vs_null"] is None else f"{r['p_vs_null']:.2g}",
-                      f"{r['rank_biserial']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]", r["call"],
-                      _fmt(r.get("direction_accuracy_vs_truth")))
-    out_console.print(table)
+    res = analyze_run(run, truth=truth, grn=grn, data=data, seed=seed)
+    out_console.print(_asymmetry_table(
+        "Central-dogma asymmetry (matched protein–gene pairs): RNA→protein vs protein→RNA",
+        {kind: r for kind, r in res["central_dogma"].items()}))
+    rows = {f"{split} {kind}": r[kind] for split, r in res.get("tf_target", {}).items()
+            for kind in ("direct", "total")}
+    if rows:
+        out_console.print(_asymmetry_table("TF→target asymmetry (prior edges by split): forward vs reverse", rows))
+    if "recovery" in res:
+        out_console.print(_recovery_table(res["recovery"]))
     out_console.print(f"Wrote {run / 'analysis.json'}")
+
+
+def _asymmetry_table(title: str, rows: dict) -> Table:
+    table = Table(title=title)
+    for col in ("effects", "n", "fwd>rev", "random", "Wilcoxon p", "p vs random", "r_rb [95% CI]",
+                "sign (null)", "call", "vs truth"):
+        table.add_column(col)
+    for name, r in rows.items():
+        if "fraction_forward" not in r:
+            table.add_row(name, str(r.get("n_pairs", r.get("n_edges", 0))), *["–"] * 6,
+                          r.get("call", "none"), r.get("message", "–"))
+            continue
+        ci = r["rank_biserial_ci"]
+        sign = "–"
+        if r.get("sign_agreement") is not None:
+            sign = f"{r['sign_agreement']:.2f} ({r['null_sign_agreement']:.2f})"
+        table.add_row(name, str(r["n_pairs"]), _fmt(r["fraction_forward"]), _fmt(r["null_fraction_forward"]),
+                      f"{r['wilcoxon_p']:.2g}", "–" if r["p_vs_null"] is None else f"{r['p_vs_null']:.2g}",
+                      f"{r['rank_biserial']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]", sign, r["call"],
+                      _fmt(r.get("direction_accuracy_vs_truth")))
+    return table
+
+
+def _recovery_table(rec: dict) -> Table:
+    table = Table(title="Recovery of the true networks (training prior edges excluded): AUROC / AUPRC (random)")
+    table.add_column("network")
+    methods = [m for m in ("direct", "total", "correlation", "partial_correlation") if m in rec]
+    for m in methods:
+        table.add_column("cmcvae " + m if m in ("direct", "total") else m)
+    table.add_column("direction acc. (direct)")
+    for key in ("rna_rna", "rna_protein", "protein_protein", "protein_rna"):
+        cells = []
+        for m in methods:
+            r = rec[m].get(key, {})
+            cells.append(f"{_fmt(r.get('auroc'))} / {_fmt(r.get('auprc'))} ({_fmt(r.get('auprc_random'))})")
+        table.add_row(key.replace("_", "→"), *cells, _fmt(rec["direct"].get(key, {}).get("direction_accuracy")))
+    return table
 
 
 @app.command()
@@ -186,17 +277,19 @@ def run(
 
 
 def _fmt(x) -> str:
-    return "–" if x is None or x != x else f"{x:.3f}"
+    if x is None or (isinstance(x, float) and x != x):
+        return "–"
+    return f"{x:.3f}" if isinstance(x, (int, float)) else str(x)
 
 
 def _validation_table(res: dict) -> Table:
     table = Table(title=f"Zero-shot validation: {res.get('n_perturbations')} perturbations, {res.get('n_pairs')} pairs")
     for col in ("method", "AUROC", "AUPRC", "median per-perturbation AUROC", "direction accuracy"):
         table.add_column(col)
-    for method, r in res.items():
-        if isinstance(r, dict) and "auroc" in r:
-            table.add_row(method, _fmt(r.get("auroc")), _fmt(r.get("auprc")),
-                          _fmt(r.get("median_perturbation_auroc")), _fmt(r.get("direction_accuracy")))
+    for method in res.get("methods", []):
+        r = res[method]
+        table.add_row(method, _fmt(r.get("auroc")), _fmt(r.get("auprc")),
+                      _fmt(r.get("median_perturbation_auroc")), _fmt(r.get("direction_accuracy")))
     return table
 
 
