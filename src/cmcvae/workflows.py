@@ -110,16 +110,25 @@ def knockdown_truth_matrix(truth: str | Path | pd.DataFrame) -> pd.DataFrame:
 
 
 def validate_run(run: str | Path, perturb: str | Path | md.MuData, *, data=None,
-                 control_label: str = "control", perturbation_key: str = "perturbation",
+                 control_label: str | list[str] = "control", perturbation_key: str = "perturbation",
                  truth_effects: str | Path | pd.DataFrame | None = None,
                  knockdown_filter: bool = True, seed: int = 0, fdr: float = 0.05,
                  min_cells: int = 10, test: str = "welch",
-                 protein_map: str | Path | pd.DataFrame | None = None) -> dict:
+                 protein_map: str | Path | pd.DataFrame | None = None,
+                 perturb_protein: str | Path | None = None,
+                 condition_key: str | None = None) -> dict:
     """Zero-shot validation of a fitted run against a perturbation screen.
 
     Scores the model's predicted knockdown effects next to the correlation, ridge, random and
     "every knockdown lowers every protein" baselines (and the oracle when ``truth_effects`` is
     given); writes ``validation.json`` and ``predictions.csv`` into the run folder.
+
+    ``perturb`` is a MuData, an ``.h5mu`` file, or, with ``perturb_protein``, the RNA file of
+    an RNA + protein pair (scPerturb's ``*_RNA.h5ad`` + ``*_protein.h5ad``). ``control_label``
+    may list several labels. With ``condition_key`` each perturbed cell is compared with the
+    control cells of its own condition (:func:`cmcvae.evaluate._perturbation.observed_effects`).
+    The perturbation data's columns and control cells are checked before the baselines are
+    computed, so a wrong label or key fails fast.
     """
     from .evaluate._baselines import (
         always_down_effects,
@@ -127,11 +136,19 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData, *, data=None,
         random_effects,
         ridge_effects,
     )
-    from .evaluate._perturbation import validate, write_validation
+    from .evaluate._perturbation import check_perturbation_data, validate, write_validation
 
     run = Path(run)
     model = CMCVAE.load(run / "model")
-    pert = perturb if isinstance(perturb, md.MuData) else read_input(perturb)
+    if isinstance(perturb, md.MuData):
+        if perturb_protein is not None:
+            raise CMCVAEInputError("perturb_protein is only for a pair of files; the perturbation "
+                                   "data is already a MuData.")
+        pert = perturb
+    else:
+        pert = read_input(perturb, perturb_protein)
+    check_perturbation_data(pert, control_label=control_label, perturbation_key=perturbation_key,
+                            condition_key=condition_key)
     rna_counts, prot_counts = _training_counts(run, data, model)
     t0 = time.perf_counter()
     effects: dict[str, pd.DataFrame] = {"cmcvae": model.predict_knockdown()}
@@ -144,7 +161,8 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData, *, data=None,
             index=model.genes, columns=model.proteins).fillna(0.0)
     pmap = read_protein_map(protein_map) if isinstance(protein_map, (str, Path)) else protein_map
     results, predictions = validate(effects, pert, control_label=control_label,
-                                    perturbation_key=perturbation_key, genes=model.genes,
+                                    perturbation_key=perturbation_key,
+                                    condition_key=condition_key, genes=model.genes,
                                     proteins=model.proteins, knockdown_filter=knockdown_filter,
                                     fdr=fdr, min_cells=min_cells, test=test,
                                     protein_map=model.pairs if pmap is None else pmap)
@@ -194,7 +212,7 @@ def run_default(out: str | Path = "cmcvae_run", *, seed: int = 0, force: bool = 
         "matched_pair_direction_accuracy": direction,
         "zero_shot": {m: {k: val[m].get(k) for k in ("auroc", "auprc", "direction_accuracy",
                                                        "median_perturbation_auroc")}
-                      for m in val if isinstance(val.get(m), dict) and "auroc" in val[m]},
+                      for m in val.get("methods", [])},
         "n_perturbations": val.get("n_perturbations"),
         "n_pairs": val.get("n_pairs"),
         "is_dag": model.metrics.get("is_dag"),
@@ -257,6 +275,22 @@ def prepare_run(inputs: list[str | Path], out: str | Path, *, batch_key: str | N
     return report
 
 
+def _over_seeds(ens: Path, runs: list[Path], name: str, func) -> dict:
+    """Run ``func`` on every seed's run folder; write ``ens/name`` with mean ± spread across seeds.
+
+    Every seed folder gets its own ``name``; the ensemble's file holds ``{"ensemble": {...},
+    "aggregate": ...}`` where each number is ``{"mean", "sd", "min", "max", "values"}`` over
+    seeds and each label (e.g. a call) is the common value or the list of the seeds' values.
+    """
+    from .graph.stability import aggregate_numbers
+
+    results = [func(r) for r in runs]
+    out = {"ensemble": {"runs": [r.name for r in runs], "n_seeds": len(runs)},
+           "aggregate": aggregate_numbers(results)}
+    write_json(ens / name, out)
+    return out
+
+
 def _truth_files(truth: str | Path) -> tuple[Path | None, Path | None]:
     """``(edges.csv, matched_pairs.csv)`` of a simulation's truth folder (or one of its files)."""
     truth = Path(truth)
@@ -290,11 +324,15 @@ def analyze_run(run: str | Path, *, truth: str | Path | None = None,
        correlation and partial-correlation baselines on the training cells
        (:mod:`cmcvae.evaluate._recovery`).
     """
+    from .ensemble import is_ensemble, seed_runs
     from .evaluate._asymmetry import central_dogma
     from .evaluate._recovery import association_networks, recovery_scores
     from .evaluate._tf_target import tf_target_asymmetry, tf_target_edges
 
     run = Path(run)
+    if is_ensemble(run):
+        return _over_seeds(run, seed_runs(run), "analysis.json",
+                           lambda r: analyze_run(r, truth=truth, grn=grn, data=data, seed=seed))
     if not (run / "model").is_dir():
         raise CMCVAEInputError(f"{run} is not a run folder (no model/); fit one with `cmcvae fit`.")
     model = CMCVAE.load(run / "model")
