@@ -331,3 +331,13 @@ def test_coverage_of_shared_antigen_table():
     overlap = sum(bool(r & m) for r, m in theirs) / len(theirs)
     assert exact >= 0.92
     assert overlap >= 0.94
+
+
+def test_read_protein_map_accepts_published_column_names(tmp_path):
+    """The Frangieh 2021 table layout: adt_feature<TAB>rna_genes with ';'-joined genes."""
+    path = tmp_path / "adt_to_rna.tsv"
+    path.write_text("adt_feature\trna_genes\nCD274\tCD274\nHLA_A\tHLA-A;HLA-B;HLA-C\n")
+    pmap = read_protein_map(path)
+    assert list(pmap.columns) == ["protein", "gene"]
+    assert sorted(pmap.loc[pmap.protein == "HLA_A", "gene"]) == ["HLA-A", "HLA-B", "HLA-C"]
+    assert pmap.loc[pmap.protein == "CD274", "gene"].tolist() == ["CD274"]

@@ -45,3 +45,16 @@ def test_two_batch_panel_intersection(tmp_path, monkeypatch, capsys):
     assert report["cells"] > 300 and report["n_donors"] == 2
     assert 10 <= report["n_proteins"] <= 14  # the 10k panel (14) ∩ the 5k panel (29)
     assert sum(len(v) for v in report["proteins"]["dropped"].values()) >= 15
+
+
+FRANGIEH_MAP = DATA / "perturb_cite_seq_frangieh2021" / "frangieh2021_adt_to_rna_genes.tsv"
+
+
+@pytest.mark.skipif(not FRANGIEH_MAP.exists(), reason="shared data absent")
+def test_frangieh_adt_table_reads_as_a_protein_map():
+    from cmcvae.data.protein_map import read_protein_map
+
+    pmap = read_protein_map(FRANGIEH_MAP)
+    assert pmap["protein"].nunique() == 20
+    assert set(pmap.loc[pmap.protein == "HLA_A", "gene"]) == {"HLA-A", "HLA-B", "HLA-C"}
+    assert pmap.loc[pmap.protein == "CD279", "gene"].tolist() == ["PDCD1"]

@@ -558,11 +558,21 @@ def map_panel(
     return pd.DataFrame(rows, columns=list(PANEL_COLUMNS), dtype=object)
 
 
+#: Other names of the two map columns in published tables (e.g. ``adt_feature,rna_genes``).
+_MAP_COLUMN_ALIASES = {
+    "protein": ("antigen", "antibody", "adt", "adt_feature", "adt_name", "feature", "target"),
+    "gene": ("genes", "gene_symbol", "gene_symbols", "rna_gene", "rna_genes", "symbol"),
+}
+
+
 def _normalise_map_frame(df: pd.DataFrame, where: str) -> pd.DataFrame:
     cols = {c: str(c).strip().lower() for c in df.columns}
     df = df.rename(columns=cols)
-    if "protein" not in df.columns and "antigen" in df.columns:
-        df = df.rename(columns={"antigen": "protein"})
+    for canonical, aliases in _MAP_COLUMN_ALIASES.items():
+        if canonical not in df.columns:
+            found = [a for a in aliases if a in df.columns]
+            if found:
+                df = df.rename(columns={found[0]: canonical})
     missing = {"protein", "gene"} - set(df.columns)
     if missing:
         raise CMCVAEInputError(
@@ -592,7 +602,8 @@ def read_protein_map(path: str | Path) -> pd.DataFrame:
     ----------
     path
         CSV, or TSV when the suffix is ``.tsv``/``.txt``. Column names are case-insensitive;
-        ``antigen`` is accepted for ``protein``; extra columns are ignored. Several genes in
+        common aliases are accepted (``antigen``/``antibody``/``adt_feature`` for ``protein``,
+        ``rna_genes``/``gene_symbol`` for ``gene``); extra columns are ignored. Several genes in
         one cell separated by ``;`` become several rows. An empty gene marks an antibody
         deliberately left without a gene.
 
