@@ -207,6 +207,10 @@ def analyze(
     from .workflows import analyze_run
 
     res = analyze_run(run, truth=truth, grn=grn, data=data, seed=seed)
+    if "aggregate" in res:
+        out_console.print(_aggregate_table(res, "Analyses across seeds"))
+        out_console.print(f"Wrote {run / 'analysis.json'} (and one per seed folder)")
+        return
     out_console.print(_asymmetry_table(
         "Central-dogma asymmetry (matched protein–gene pairs): RNA→protein vs protein→RNA",
         {kind: r for kind, r in res["central_dogma"].items()}))
@@ -217,6 +221,32 @@ def analyze(
     if "recovery" in res:
         out_console.print(_recovery_table(res["recovery"]))
     out_console.print(f"Wrote {run / 'analysis.json'}")
+
+
+_AGG_KEYS = ("fraction_forward", "null_fraction_forward", "wilcoxon_p", "p_vs_null", "rank_biserial",
+             "sign_agreement", "null_sign_agreement", "direction_accuracy_vs_truth", "call", "auroc",
+             "direction_accuracy", "auprc")
+
+
+def _aggregate_table(res: dict, title: str) -> Table:
+    """Mean ± sd [min–max] across seeds of the headline numbers of an ensemble's analyses."""
+    table = Table(title=f"{title} ({res['ensemble']['n_seeds']} seeds)")
+    for col in ("analysis", "statistic", "mean ± sd [min–max] / per seed"):
+        table.add_column(col)
+
+    def walk(node, path):
+        for key, val in node.items():
+            if isinstance(val, dict) and not {"mean", "values"} <= set(val):
+                walk(val, (*path, key))
+            elif key in _AGG_KEYS:
+                if isinstance(val, dict):
+                    text = f"{val['mean']:.3f} ± {val['sd']:.3f} [{val['min']:.3f}–{val['max']:.3f}]"
+                else:
+                    text = str(val)
+                table.add_row(" / ".join(path), key, text)
+
+    walk(res["aggregate"], ())
+    return table
 
 
 def _asymmetry_table(title: str, rows: dict) -> Table:

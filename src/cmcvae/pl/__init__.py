@@ -1,0 +1,37 @@
+"""Figures of a run folder (``cmcvae.pl``).
+
+Every function takes a run folder (or the already loaded table / dict), returns a
+:class:`matplotlib.figure.Figure` made without pyplot (works headless) and writes it when
+``save`` names a ``.png``, ``.svg`` or ``.pdf`` file. A missing input raises
+:class:`~cmcvae.CMCVAEInputError` naming the command that writes it.
+
+Table of contents
+-----------------
+- :func:`training_curves` — losses, −ELBO and h(A) per epoch, DAGMA stages shaded.
+- :func:`roc` — zero-shot ROC curves of the model and every baseline (poster Fig. 2, left).
+- :func:`perturbation_auroc` — AUROC per knockdown, model vs correlation (poster Fig. 2, right).
+- :func:`tf_target` — TF→target vs reverse effects of prior edges by mode (poster Fig. 3).
+- :func:`central_dogma` — RNA→protein vs protein→RNA of matched pairs (poster Fig. 4).
+- :func:`recovery` — AUROC / AUPRC per network against a simulated truth, vs random.
+- :func:`edge_stability` — how often each edge is kept across an ensemble's seeds.
+"""
+
+from __future__ import annotations
+
+from ._central_dogma import central_dogma
+from ._edge_stability import edge_stability
+from ._perturbation_auroc import perturbation_auroc
+from ._recovery import recovery
+from ._roc import roc
+from ._tf_target import tf_target
+from ._training_curves import training_curves
+
+__all__ = [
+    "central_dogma",
+    "edge_stability",
+    "perturbation_auroc",
+    "recovery",
+    "roc",
+    "tf_target",
+    "training_curves",
+]

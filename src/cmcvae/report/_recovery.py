@@ -1,0 +1,79 @@
+"""Report section: recovery of a simulation's true networks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import pl
+from ..pl._io import producer
+from ..pl._recovery import is_network_scores, recovery_table
+from ..pl._style import NETWORKS, fmt_num
+from ._context import RunContext
+from ._figures import FigureSink
+from ._html import Section, note, table
+
+TITLE = "Recovery vs truth"
+HEADER = ("network", "method", "AUROC", "AUPRC", "random AUPRC", "true edges", "candidates",
+          "direction accuracy")
+
+
+def _scores(analysis: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """``{row name: {network: scores}}``: the model's direct and total effects, then baselines."""
+    rec = analysis.get("recovery") or {}
+    model: dict[str, dict[str, dict[str, Any]]] = {}
+    baselines: dict[str, dict[str, dict[str, Any]]] = {}
+    for kind in ("direct", "total"):
+        if is_network_scores(rec.get(kind)):
+            for method, nets in recovery_table(analysis, kind).items():
+                if method == "cmcvae":
+                    model[f"cmcvae ({kind})"] = nets
+                else:
+                    baselines.setdefault(method, nets)
+    return {**model, **baselines}
+
+
+def recovery_section(ctx: RunContext, sink: FigureSink) -> Section:
+    """AUROC / AUPRC of each network against the truth of a simulation, with baselines.
+
+    Parameters
+    ----------
+    ctx
+        The run.
+    sink
+        Figure renderer.
+
+    Returns
+    -------
+    Section
+        Table and figure, or a note naming ``cmcvae analyze --truth``.
+    """
+    command = producer("recovery").replace("RUN", str(ctx.run))
+    analysis = ctx.read_json("analysis.json")
+    if analysis is None:
+        return Section("recovery", TITLE, note(
+            f"{ctx.run / 'analysis.json'} not found: run `{command}` first (simulated data)."))
+    scores = _scores(analysis)
+    if not scores:
+        return Section("recovery", TITLE, note(
+            f"{ctx.run / 'analysis.json'} has no recovery against a truth: run `{command}` "
+            "first (simulated data only)."))
+    rows, model_rows = [], []
+    for key, (_, _, label) in NETWORKS.items():
+        for name, nets in scores.items():
+            r = nets.get(key)
+            if r is None:
+                continue
+            rows.append((label, name, fmt_num(r.get("auroc")), fmt_num(r.get("auprc")),
+                         fmt_num(r.get("auprc_random")), str(r.get("n_true", "–")),
+                         str(r.get("n_candidates", "–")), fmt_num(r.get("direction_accuracy"))))
+            model_rows.append(name.startswith("cmcvae"))
+    kind = "direct" if "cmcvae (direct)" in scores else "total"
+    body = ("<p>How well each network ranks the simulation's true edges among all candidate "
+            "pairs (training prior edges excluded). Random AUROC = 0.5; random AUPRC = share of "
+            "true edges.</p>"
+            + table(HEADER, rows, numeric=(False, False, True, True, True, True, True, True),
+                    highlight=model_rows)
+            + sink.add(f"recovery_{kind}", lambda: pl.recovery(ctx.run, kind),
+                       f"Recovery of the true edges per network ({kind} effects) vs baselines "
+                       "and random."))
+    return Section("recovery", TITLE, body)
