@@ -113,3 +113,17 @@ def test_unknown_config_key(tmp_path):
     cfg.write_text("n_latent_rna: 8\nlamda_dag: 2\n")
     with pytest.raises(CMCVAEInputError, match="lamda_dag"):
         CMCVAEConfig.from_file(cfg)
+
+
+def test_force_replaces_only_cmcvae_files_and_drops_stale_results(tmp_path):
+    from cmcvae.graph.export import prepare_out_dir
+
+    run = tmp_path / "run"
+    (run / "figures").mkdir(parents=True)
+    (run / "figures" / "roc.png").write_bytes(b"png")
+    for name in ("analysis.json", "validation.json", "report.html", "notes.txt"):
+        (run / name).write_text("old")
+    with pytest.raises(CMCVAEInputError, match="--force"):
+        prepare_out_dir(run, force=False)
+    prepare_out_dir(run, force=True)
+    assert sorted(p.name for p in run.iterdir()) == ["notes.txt"]  # the user's file stays

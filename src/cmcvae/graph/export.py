@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 RUN_FILES = ("model", "edges.csv", "latent_graph.csv", "matched_pairs.csv", "metrics.json",
              "split.csv", "priors", "run.json", "validation.json", "predictions.csv",
-             "network.graphml")
+             "network.graphml", "analysis.json", "tf_target_edges.csv", "report.html", "figures")
 MODALITIES = ("rna", "protein")
 
 
@@ -25,7 +26,9 @@ def prepare_out_dir(out: str | Path, force: bool, what: str = "run folder",
                     owned: tuple[str, ...] = RUN_FILES) -> Path:
     """Create ``out``; refuse to touch a non-empty folder unless ``force``.
 
-    With ``force`` only the files this package writes (``owned``) are replaced.
+    With ``force`` only the files this package writes (``owned``) are replaced: they are removed
+    first, so results derived from an earlier fit (``analysis.json``, ``validation.json``, the
+    report) cannot sit beside a new model. Other files in the folder are left alone.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -35,6 +38,13 @@ def prepare_out_dir(out: str | Path, force: bool, what: str = "run folder",
             f"The {what} {out} already exists and is not empty. Choose another --out or pass "
             "--force to overwrite the files cmcvae writes there."
         )
+    if out.exists() and force:
+        for name in owned:
+            path = out / name
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.exists() or path.is_symlink():
+                path.unlink()
     out.mkdir(parents=True, exist_ok=True)
     return out
 
