@@ -172,6 +172,16 @@ def test_fit_seeds_cli_end_to_end(tmp_path, tiny_inputs, monkeypatch, capsys):
     assert np.allclose(pm["rna_to_protein_mean"], (p0["rna_to_protein"] + p1["rna_to_protein"]
                                                    ).reindex(pm.index) / 2)
 
+    # analyses over the seeds: one analysis.json per seed, the ensemble's holds mean ± spread
+    run_cli_ok(["analyze", str(ens)], monkeypatch, capsys)
+    per_seed = [json.loads((r / "analysis.json").read_text()) for r in seed_runs(ens)]
+    agg = json.loads((ens / "analysis.json").read_text())
+    assert agg["ensemble"]["n_seeds"] == 2
+    frac = agg["aggregate"]["central_dogma"]["direct"]["fraction_forward"]
+    values = [a["central_dogma"]["direct"]["fraction_forward"] for a in per_seed]
+    assert frac["values"] == values and frac["mean"] == pytest.approx(np.mean(values))
+    assert frac["min"] == min(values) and frac["max"] == max(values)
+
     # no overwrite without --force
     code, msg = _cli_code([*tiny_inputs, "--out", str(ens), "--seeds", "0,1"], monkeypatch, capsys)
     assert code == 2 and "--force" in msg and "Traceback" not in msg

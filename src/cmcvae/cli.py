@@ -174,6 +174,10 @@ def validate(
                        truth_effects=truth, perturbation_key=perturbation_key, protein_map=protein_map,
                        knockdown_filter=not no_knockdown_filter, min_cells=min_cells, fdr=fdr,
                        test=test, seed=seed, perturb_protein=perturb_protein, condition_key=condition_key)
+    if "aggregate" in res:
+        out_console.print(_aggregate_table(res, "Zero-shot validation across seeds"))
+        out_console.print(f"Wrote {run / 'validation.json'} (and validation.json, predictions.csv per seed)")
+        return
     out_console.print(_validation_table(res))
     filt = res.get("filtering", {})
     match = filt.get("protein_matching", {})
@@ -236,6 +240,8 @@ def _aggregate_table(res: dict, title: str) -> Table:
 
     def walk(node, path):
         for key, val in node.items():
+            if key in ("definitions", "filtering"):
+                continue
             if isinstance(val, dict) and not {"mean", "values"} <= set(val):
                 walk(val, (*path, key))
             elif key in _AGG_KEYS:

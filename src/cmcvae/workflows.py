@@ -130,6 +130,7 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData, *, data=None,
     The perturbation data's columns and control cells are checked before the baselines are
     computed, so a wrong label or key fails fast.
     """
+    from .ensemble import is_ensemble, seed_runs
     from .evaluate._baselines import (
         always_down_effects,
         correlation_effects,
@@ -139,6 +140,18 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData, *, data=None,
     from .evaluate._perturbation import check_perturbation_data, validate, write_validation
 
     run = Path(run)
+    if is_ensemble(run):
+        if not isinstance(perturb, md.MuData):  # read the screen once for all seeds
+            perturb = read_input(perturb, perturb_protein)
+            perturb_protein = None
+        kwargs = dict(data=data, control_label=control_label, perturbation_key=perturbation_key,
+                      truth_effects=truth_effects, knockdown_filter=knockdown_filter, seed=seed,
+                      fdr=fdr, min_cells=min_cells, test=test, protein_map=protein_map,
+                      condition_key=condition_key)
+        return _over_seeds(run, seed_runs(run), "validation.json",
+                           lambda r: validate_run(r, perturb, **kwargs))
+    if not (run / "model").is_dir():
+        raise CMCVAEInputError(f"{run} is not a run folder (no model/); fit one with `cmcvae fit`.")
     model = CMCVAE.load(run / "model")
     if isinstance(perturb, md.MuData):
         if perturb_protein is not None:

@@ -14,6 +14,46 @@ from ._html import Section, esc, note, table
 TITLE = "Edge stability"
 
 
+_HEADLINE = ("fraction_forward", "null_fraction_forward", "wilcoxon_p", "p_vs_null", "call",
+             "sign_agreement", "null_sign_agreement", "direction_accuracy_vs_truth", "auroc",
+             "direction_accuracy", "median_perturbation_auroc")
+
+
+def _flatten(node: dict, path: tuple[str, ...] = ()) -> list[tuple[str, str, str]]:
+    rows = []
+    for key, val in node.items():
+        if key in ("definitions", "filtering"):
+            continue
+        if isinstance(val, dict) and not {"mean", "values"} <= set(val):
+            rows += _flatten(val, (*path, key))
+        elif key in _HEADLINE and val is not None:
+            text = (f"{val['mean']:.3f} ± {val['sd']:.3f} [{val['min']:.3f}–{val['max']:.3f}]"
+                    if isinstance(val, dict) else str(val))
+            rows.append((" / ".join(path), key, text))
+    return rows
+
+
+def _across_seeds(ctx: RunContext) -> str:
+    """Mean ± sd [min–max] over seeds of the ensemble's analyses and validation, if run."""
+    import json
+
+    html = ""
+    for name, what in (("analysis.json", "cmcvae analyze"), ("validation.json", "cmcvae validate")):
+        path = ctx.ensemble / name
+        if not path.exists():
+            continue
+        try:
+            agg = json.loads(path.read_text()).get("aggregate")
+        except (OSError, ValueError):
+            continue
+        if isinstance(agg, dict):
+            rows = _flatten(agg)
+            if rows:
+                html += (f"<p>{esc(f'`{what}` on the ensemble, across seeds:')}</p>"
+                         + table(("analysis", "statistic", "mean ± sd [min–max] / per seed"), rows))
+    return html
+
+
 def stability_section(ctx: RunContext, sink: FigureSink) -> Section:
     """Histogram of edge frequencies per network and a summary table, for an ensemble.
 
@@ -48,7 +88,7 @@ def stability_section(ctx: RunContext, sink: FigureSink) -> Section:
     n = int(stab["n_runs"].max()) if "n_runs" in stab and len(stab) else None
     intro = ("<p>" + esc(f"Ensemble folder {ctx.ensemble}" + (f", {n} seeds" if n else "")
                          + ": fraction of seeds keeping each edge.") + "</p>")
-    body = (intro
+    body = (intro + _across_seeds(ctx)
             + (table(("network", "edges (any seed)", "kept by ≥ half", "kept by all",
                       "mean frequency"), rows, numeric=(False, True, True, True, True))
                if rows else "")
