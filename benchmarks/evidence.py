@@ -37,8 +37,11 @@ def _cmd(argv: list[str]) -> float:
     return time.perf_counter() - t0
 
 
-def one(regime: str, seed: int, work: Path, extra: list[str]) -> dict:
+def one(regime: str, seed: int, work: Path, extra: list[str], reuse: bool) -> dict:
     out = work / f"{regime}_{seed}"
+    done = out / "result.json"
+    if reuse and done.exists() and json.loads(done.read_text()).get("extra") == extra:
+        return json.loads(done.read_text())
     wall_run = _cmd(["cmcvae", "run", "--out", str(out), "--seed", str(seed), "--regime", regime,
                      "--force", *extra])
     wall_an = _cmd(["cmcvae", "analyze", str(out / "run"), "--truth", str(out / "data" / "truth"),
@@ -51,16 +54,23 @@ def one(regime: str, seed: int, work: Path, extra: list[str]) -> dict:
         if "wilcoxon_p" in r:
             naive[kind] = ("none" if r["wilcoxon_p"] >= 0.05 else
                            "rna_to_protein" if r["rank_biserial"] > 0 else "protein_to_rna")
-    return {"regime": regime, "seed": seed, "seconds": {"run": wall_run, "analyze": wall_an},
-            "zero_shot": summary["zero_shot"], "n_perturbations": summary["n_perturbations"],
-            "matched_pair_direction": summary["matched_pair_direction_accuracy"],
-            "central_dogma": cd, "naive_call": naive, "tf_target": analysis.get("tf_target", {}),
-            "recovery": analysis.get("recovery", {})}
+    result = {"regime": regime, "seed": seed, "extra": extra,
+              "seconds": {"run": wall_run, "analyze": wall_an},
+              "zero_shot": summary["zero_shot"], "n_perturbations": summary["n_perturbations"],
+              "matched_pair_direction": summary["matched_pair_direction_accuracy"],
+              "central_dogma": cd, "naive_call": naive, "tf_target": analysis.get("tf_target", {}),
+              "recovery": analysis.get("recovery", {})}
+    done.write_text(json.dumps(result, indent=2))
+    return result
 
 
 def _med(values) -> float:
     vals = [v for v in values if v is not None]
     return statistics.median(vals) if vals else float("nan")
+
+
+def _f(x) -> str:
+    return "–" if x is None or x != x else f"{x:.3f}"
 
 
 def _spread(values) -> str:
@@ -86,7 +96,7 @@ def render_markdown(result: dict) -> str:
         for m in METHODS:
             a = [r["zero_shot"].get(m, {}).get("auroc") for r in rs]
             d = [r["zero_shot"].get(m, {}).get("direction_accuracy") for r in rs]
-            cells.append(f"{_spread(a)} / {_med(d):.2f}")
+            cells.append(f"{_spread(a)} / {_f(_med(d))}")
         out.append(f"| {g} | " + " | ".join(cells) + " |")
     out += ["", "**Central-dogma asymmetry** (matched pairs, direct effects): fraction of pairs with "
             "RNA→protein stronger (median), random-pair null, per-pair direction accuracy vs truth, "
@@ -142,24 +152,27 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/evidence.json"))
     p.add_argument("--render", action="store_true", help="only re-render the Markdown from --out")
+    p.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "cmcvae_evidence",
+                   help="run folders (kept; finished runs with the same --extra are reused)")
+    p.add_argument("--rerun", action="store_true", help="do not reuse finished runs in --workdir")
     p.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="extra args for cmcvae run")
     args = p.parse_args()
     if args.render:
         args.out.with_suffix(".md").write_text(render_markdown(json.loads(args.out.read_text())))
         return
     runs = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for g in args.regimes:
-            for s in args.seeds:
-                r = one(g, s, Path(tmp), args.extra)
-                runs.append(r)
-                cd = r["central_dogma"]["direct"]
-                print(f"{g:>10} seed {s}: AUROC cmcvae {r['zero_shot']['cmcvae']['auroc']:.3f} "
-                      f"corr {r['zero_shot']['correlation']['auroc']:.3f} ridge "
-                      f"{r['zero_shot']['ridge']['auroc']:.3f}; central dogma "
-                      f"{cd.get('fraction_forward', float('nan')):.2f} fwd, call {cd.get('call')} "
-                      f"(naive {r['naive_call'].get('direct')}); {r['seconds']['run']:.0f}+"
-                      f"{r['seconds']['analyze']:.0f} s", flush=True)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    for g in args.regimes:
+        for s in args.seeds:
+            r = one(g, s, args.workdir, args.extra, not args.rerun)
+            runs.append(r)
+            cd = r["central_dogma"]["direct"]
+            zs = r["zero_shot"]
+            print(f"{g:>10} seed {s}: AUROC cmcvae {_f(zs['cmcvae']['auroc'])} corr "
+                  f"{_f(zs['correlation']['auroc'])} ridge {_f(zs['ridge']['auroc'])}; central dogma "
+                  f"{_f(cd.get('fraction_forward'))} fwd, call {cd.get('call')} "
+                  f"(naive {r['naive_call'].get('direct')}); {r['seconds']['run']:.0f}+"
+                  f"{r['seconds']['analyze']:.0f} s", flush=True)
     result = {"benchmark": "evidence by regime", "date": time.strftime("%Y-%m-%d"),
               "python": platform.python_version(),
               "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
