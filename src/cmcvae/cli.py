@@ -102,6 +102,7 @@ def fit(
     max_epochs: Annotated[int | None, typer.Option("--max-epochs", help="Maximum training epochs.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
     seeds: Annotated[str | None, typer.Option("--seeds", help="Seeds ensemble instead of one run: '0,1,2' or '0-4' trains one run per seed into OUT/seed_<k>/ and writes ensemble.json, stability.csv, matched_pairs.csv and network.graphml (edges kept in at least half the seeds) in OUT.")] = None,
+    arch: Annotated[str | None, typer.Option("--arch", help="Model architecture: sem | poster (overrides the config).")] = None,
     accelerator: Annotated[str, typer.Option("--accelerator", help="cpu | gpu | auto (Lightning).")] = "cpu",
     devices: Annotated[str, typer.Option("--devices", help="Number of devices or 'auto'.")] = "1",
     force: Force = False,
@@ -125,7 +126,7 @@ def fit(
         ens = fit_seeds(data, out, seeds, batch_key=batch_key, grn_prior=grn_prior,
                         ppi_prior=ppi_prior, protein_map=protein_map, config=config,
                         max_epochs=max_epochs, accelerator=accelerator, devices=_devices(devices),
-                        force=force, callback=_done)
+                        force=force, callback=_done, **({} if arch is None else {"arch": arch}))
         n = ens["n_edges"]
         out_console.print(
             f"Ensemble of {len(ens['seeds'])} seeds written to [bold]{out}[/]: {n['any_seed']} edges in any "
@@ -139,7 +140,8 @@ def fit(
                                "(or refit the ensemble with --seeds … --force).")
     model = fit_run(data, out, batch_key=batch_key, grn_prior=grn_prior, ppi_prior=ppi_prior,
                     protein_map=protein_map, config=config, max_epochs=max_epochs, seed=seed,
-                    accelerator=accelerator, devices=_devices(devices), force=force)
+                    accelerator=accelerator, devices=_devices(devices), force=force,
+                    **({} if arch is None else {"arch": arch}))
     m = model.metrics
     out_console.print(
         f"Trained {m['epochs']} epochs in {m['timings']['fit_seconds']:.1f} s; latent DAG: {m['is_dag']} "
@@ -301,13 +303,16 @@ def run(
     cells: Annotated[int, typer.Option("--cells", help="Simulated training cells.")] = 20_000,
     genes: Annotated[int, typer.Option("--genes", help="Simulated genes.")] = 500,
     proteins: Annotated[int, typer.Option("--proteins", help="Simulated proteins.")] = 40,
+    donors: Annotated[int, typer.Option("--donors", help="Simulated training donors.")] = 8,
+    arch: Annotated[str | None, typer.Option("--arch", help="Model architecture: sem | poster (default: the config's).")] = None,
     force: Force = False,
 ) -> None:
     """The whole pipeline on the built-in default: simulate → fit → validate → summary."""
     from .workflows import run_default
 
-    sim = {"n_cells": cells, "n_genes": genes, "n_proteins": proteins, "regime": regime}
-    summary = run_default(out, seed=seed, force=force, max_epochs=max_epochs, sim_kwargs=sim)
+    sim = {"n_cells": cells, "n_genes": genes, "n_proteins": proteins, "n_donors": donors, "regime": regime}
+    extra = {} if arch is None else {"arch": arch}
+    summary = run_default(out, seed=seed, force=force, max_epochs=max_epochs, sim_kwargs=sim, **extra)
     out_console.print(_summary_table(summary))
     out_console.print(f"Results in [bold]{out}[/] (run folder {out / 'run'}, summary.json)")
 
