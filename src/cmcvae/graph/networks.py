@@ -23,7 +23,7 @@ def latent_total_effects(A: np.ndarray) -> np.ndarray:
     return np.linalg.inv(eye - A) - eye
 
 
-def feature_networks(A: np.ndarray, W_r: np.ndarray, W_p: np.ndarray, genes, proteins,
+def feature_networks(A: np.ndarray, W_r: np.ndarray | None, W_p: np.ndarray | None, genes, proteins,
                      kind: str = "direct", which: tuple[str, ...] | None = None) -> dict[str, pd.DataFrame]:
     """The four feature-level networks as labelled dense matrices (rows = sources).
 
@@ -32,7 +32,9 @@ def feature_networks(A: np.ndarray, W_r: np.ndarray, W_p: np.ndarray, genes, pro
     A
         Latent adjacency (``K_r + K_p`` square), usually the thresholded DAG.
     W_r, W_p
-        Decoder loadings (genes × K_r, proteins × K_p).
+        Decoder loadings (genes × K_r, proteins × K_p). ``None`` for both means identity
+        loadings: ``A`` is already over the features (genes, then proteins), as for the
+        feature-level SEM, and its blocks are returned without the products.
     genes, proteins
         Feature names.
     kind
@@ -43,8 +45,10 @@ def feature_networks(A: np.ndarray, W_r: np.ndarray, W_p: np.ndarray, genes, pro
     """
     if kind not in ("direct", "total"):
         raise ValueError(f"kind must be 'direct' or 'total', not {kind!r}")
+    if (W_r is None) != (W_p is None):
+        raise ValueError("W_r and W_p must both be given or both be None (identity loadings)")
     B = A if kind == "direct" else latent_total_effects(A)
-    Kr = W_r.shape[1]
+    Kr = len(genes) if W_r is None else W_r.shape[1]
     W = {"rna": W_r, "protein": W_p}
     sl = {"rna": slice(0, Kr), "protein": slice(Kr, None)}
     names = {"rna": list(genes), "protein": list(proteins)}
@@ -52,7 +56,8 @@ def feature_networks(A: np.ndarray, W_r: np.ndarray, W_p: np.ndarray, genes, pro
     for key, (m_src, m_dst) in NETWORKS.items():
         if which is not None and key not in which:
             continue
-        mat = W[m_src] @ B[sl[m_src], sl[m_dst]] @ W[m_dst].T
+        block = B[sl[m_src], sl[m_dst]]
+        mat = np.array(block) if W_r is None else W[m_src] @ block @ W[m_dst].T
         if m_src == m_dst:
             np.fill_diagonal(mat, 0.0)
         out[key] = pd.DataFrame(mat, index=names[m_src], columns=names[m_dst])

@@ -23,6 +23,7 @@ from ..data.priors import filter_network, split_network
 from ..data.protein_map import matched_pairs
 from ..graph.networks import feature_networks, matched_pair_effects, top_edges
 from ..graph.threshold import is_dag, threshold_to_dag
+from ._sem_train import SEMData, SEMModule, train_sem
 from .config import CMCVAEConfig
 from .dagma import h_dagma
 from .module import CMCVAEModule
@@ -33,6 +34,11 @@ log = logging.getLogger("cmcvae")
 
 class CMCVAE:
     """CrossModal-CausalVAE: a VAE whose latent space is a linear SCM with a DAGMA constraint.
+
+    With ``arch="sem"`` the model is instead a linear causal SEM directly over genes and
+    proteins (:mod:`cmcvae.model.sem`), fitted to their noise-corrected correlation; it is
+    exposed as a latent SCM whose nodes are the features (identity loadings), so every getter
+    works the same way.
 
     Parameters
     ----------
@@ -87,6 +93,9 @@ class CMCVAE:
         train = self.split == "train"
         if train.sum() < 2:
             raise CMCVAEInputError(f"Too few cells to train ({rna.n_obs}); CMC-VAE needs at least a few dozen.")
+        if self.config.arch == "sem":
+            self._init_sem(rna_counts, prot_counts, donor_codes, grn_prior, ppi_prior, protein_map)
+            return
         rna_norm = log_normalize(rna_counts)
         prot_clr = clr(prot_counts)
         rna_mean, rna_std = mean_std(rna_norm[train])
@@ -96,13 +105,7 @@ class CMCVAE:
         self._data = CellBatches(rna_norm, prot_clr, donor_codes, rna_mean, rna_std, prot_mean, prot_std,
                                  counts=rna_counts if nb else None,
                                  library=library_size(rna_counts) if nb else None)
-        self.priors: dict[str, dict[str, pd.DataFrame]] = {}
-        for key, net, feats in (("grn", grn_prior, self.genes), ("ppi", ppi_prior, self.proteins)):
-            if net is None:
-                continue
-            kept = filter_network(net, feats, what=f"{key.upper()} prior")
-            tr, held = split_network(kept, self.config.prior_holdout, self.config.seed)
-            self.priors[key] = {"train": tr, "holdout": held}
+        self._set_priors(grn_prior, ppi_prior)
         self.pairs = matched_pairs(protein_map, self.proteins, self.genes)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.config.seed)  # seeded initialisation, global RNG untouched
@@ -111,6 +114,24 @@ class CMCVAE:
             lib = library_size(rna_counts[train])
             prop = np.asarray(rna_counts[train].sum(axis=0)).ravel() / max(lib.sum(), 1.0)
             self.module.init_rna_offsets(torch.from_numpy(np.log(prop + 1e-8).astype(np.float32)))
+
+    def _init_sem(self, rna_counts, prot_counts, donor_codes, grn_prior, ppi_prior, protein_map) -> None:
+        """Keep raw counts for the feature-level SEM; its nodes are the features themselves."""
+        self.config.n_latent_rna, self.config.n_latent_protein = len(self.genes), len(self.proteins)
+        self._data = SEMData(rna_counts, np.asarray(prot_counts), donor_codes)
+        self.stats = {}
+        self._set_priors(grn_prior, ppi_prior)
+        self.pairs = matched_pairs(protein_map, self.proteins, self.genes)
+        self.module = SEMModule(len(self.genes), len(self.proteins))
+
+    def _set_priors(self, grn_prior, ppi_prior) -> None:
+        self.priors: dict[str, dict[str, pd.DataFrame]] = {}
+        for key, net, feats in (("grn", grn_prior, self.genes), ("ppi", ppi_prior, self.proteins)):
+            if net is None:
+                continue
+            kept = filter_network(net, feats, what=f"{key.upper()} prior")
+            tr, held = split_network(kept, self.config.prior_holdout, self.config.seed)
+            self.priors[key] = {"train": tr, "holdout": held}
 
     # ------------------------------------------------------------------ setup
     @staticmethod
@@ -154,6 +175,11 @@ class CMCVAE:
               batch_size: int | None = None, progress_bar: bool = True, **trainer_kwargs: Any) -> CMCVAE:
         """Train along DAGMA's central path with early stopping on the validation split.
 
+        With ``arch="sem"``: noise-corrected correlation of the training-split cells, the DAGMA
+        fit of the feature-level SEM (iterations from ``sem_stages``; ``max_epochs``,
+        ``batch_size``, ``devices`` and Lightning options do not apply) and the projection of
+        ``W`` onto an exact DAG (:func:`cmcvae.graph.threshold.project_to_dag`).
+
         Parameters
         ----------
         max_epochs
@@ -165,12 +191,17 @@ class CMCVAE:
         progress_bar
             Show Lightning's progress bar.
         """
+        if not hasattr(self, "_data"):
+            raise CMCVAEInputError("This model was loaded without data; it can be inspected but not trained.")
+        if self.config.arch == "sem":
+            if max_epochs is not None:
+                log.info("max_epochs does not apply to arch='sem' (iterations come from sem_stages).")
+            train_sem(self, accelerator)
+            return self
         import lightning.pytorch as pl
 
         from .plan import FinalStageEarlyStopping, KeepBest, TrainingPlan
 
-        if not hasattr(self, "_data"):
-            raise CMCVAEInputError("This model was loaded without data; it can be inspected but not trained.")
         c = self.config
         max_epochs = int(max_epochs or c.max_epochs)
         batch_size = int(batch_size or c.batch_size)
@@ -240,13 +271,29 @@ class CMCVAE:
 
     @property
     def latent_names(self) -> list[str]:
-        """Names of latent nodes: ``rna_0 … rna_{K_r−1}``, ``prot_0 … prot_{K_p−1}``."""
+        """Names of latent nodes: ``rna_0 … rna_{K_r−1}``, ``prot_0 … prot_{K_p−1}``.
+
+        For ``arch="sem"`` the nodes are the features: ``rna:<gene>`` then ``protein:<protein>``.
+        """
+        if self.config.arch == "sem":
+            return [f"rna:{g}" for g in self.genes] + [f"protein:{p}" for p in self.proteins]
         return [f"rna_{i}" for i in range(self.config.n_latent_rna)] + [
             f"prot_{i}" for i in range(self.config.n_latent_protein)]
 
     def get_adjacency(self, thresholded: bool = True) -> np.ndarray:
-        """Latent weighted adjacency ``A`` (``A[a, c]`` is ``a → c``); a DAG when thresholded."""
+        """Latent weighted adjacency ``A`` (``A[a, c]`` is ``a → c``); a DAG when thresholded.
+
+        For ``arch="sem"`` this is the feature-level ``W`` projected onto a DAG (``W_dag``); it
+        is a DAG either way, and ``thresholded=True`` also zeroes ``|w| ≤ config.threshold``
+        (the listing in ``latent_graph.csv``). Networks and predictions use the full ``W_dag``.
+        The un-projected fit is ``model.module.W``.
+        """
         self._require_trained()
+        if self.config.arch == "sem":
+            A = self._A_dag.copy()
+            if thresholded:
+                A[np.abs(A) <= self.config.threshold] = 0.0
+            return A
         if thresholded:
             return self._A_dag.copy()
         return self.module.A.detach().double().numpy()
@@ -259,7 +306,12 @@ class CMCVAE:
         return pd.DataFrame({"source": names[rows], "target": names[cols], "weight": A[rows, cols]})
 
     def get_loadings(self) -> tuple[np.ndarray, np.ndarray]:
-        """Decoder loadings ``W_r`` (genes × K_r) and ``W_p`` (proteins × K_p)."""
+        """Decoder loadings ``W_r`` (genes × K_r) and ``W_p`` (proteins × K_p).
+
+        Identity matrices for ``arch="sem"`` (the latent nodes are the features).
+        """
+        if self.config.arch == "sem":
+            return np.eye(len(self.genes)), np.eye(len(self.proteins))
         return self.module.W_r.detach().double().numpy(), self.module.W_p.detach().double().numpy()
 
     def get_feature_networks(self, kind: str = "direct",
@@ -268,9 +320,14 @@ class CMCVAE:
         ``protein_protein``) as dense labelled matrices, rows = sources.
 
         ``kind="direct"`` uses ``W A Wᵀ``; ``kind="total"`` uses ``W ((I−A)^{-1} − I) Wᵀ``;
-        ``which`` limits the computation to some of the four networks.
+        ``which`` limits the computation to some of the four networks. For ``arch="sem"`` the
+        loadings are identities and ``A`` is the full (un-thresholded) ``W_dag``: the direct
+        network is the block of ``W_dag``, the total one the block of ``(I − W_dag)^{-1} − I``.
         """
         self._require_trained()
+        if self.config.arch == "sem":
+            return feature_networks(self._A_dag, None, None, self.genes, self.proteins, kind=kind,
+                                    which=which)
         W_r, W_p = self.get_loadings()
         return feature_networks(self._A_dag, W_r, W_p, self.genes, self.proteins, kind=kind, which=which)
 
@@ -288,7 +345,9 @@ class CMCVAE:
         """Predicted protein change when each gene is knocked down (genes × proteins).
 
         The value is minus the total RNA→protein effect through the full SCM, in units of
-        scaled (standardised) protein per standardised unit of gene expression.
+        scaled (standardised) protein per standardised unit of gene expression. For
+        ``arch="sem"`` the SCM is the un-thresholded ``W_dag`` and the units are signal standard
+        deviations (the SEM is fitted to a correlation matrix).
         """
         return -self.get_feature_networks("total", ("rna_protein",))["rna_protein"]
 
@@ -325,6 +384,7 @@ class CMCVAE:
         if not (path / "model.pt").exists() or not (path / "config.json").exists():
             raise CMCVAEInputError(f"No saved model in {path}: expected model.pt and config.json.")
         meta = json.loads((path / "config.json").read_text())
+        meta["config"].setdefault("arch", "poster")  # saved before arch existed
         self = cls(None, config=CMCVAEConfig.from_dict(meta["config"]))
         self.genes, self.proteins, self.donors = meta["genes"], meta["proteins"], meta["donors"]
         self.setup = meta["setup"]
@@ -332,7 +392,10 @@ class CMCVAE:
         self.priors = {k: {s: pd.DataFrame(d) for s, d in v.items()} for k, v in meta["priors"].items()}
         self.metrics = meta.get("metrics", {})
         state = torch.load(path / "model.pt", map_location="cpu", weights_only=True)
-        self.module = CMCVAEModule(len(self.genes), len(self.proteins), len(self.donors), self.config)
+        if self.config.arch == "sem":
+            self.module = SEMModule(len(self.genes), len(self.proteins))
+        else:
+            self.module = CMCVAEModule(len(self.genes), len(self.proteins), len(self.donors), self.config)
         self.module.load_state_dict(state["module"])
         self.module.eval()
         self.stats = {k: v.numpy() for k, v in state["stats"].items()}
@@ -344,6 +407,8 @@ class CMCVAE:
         status = "trained" if self.is_trained else "untrained"
         n_g = len(getattr(self, "genes", []))
         n_p = len(getattr(self, "proteins", []))
+        if self.config.arch == "sem":
+            return f"CMCVAE({status}; {n_g} genes, {n_p} proteins, arch='sem')"
         return (f"CMCVAE({status}; {n_g} genes, {n_p} proteins, K_r={self.config.n_latent_rna}, "
                 f"K_p={self.config.n_latent_protein}, likelihood={self.config.likelihood!r})")
 

@@ -10,6 +10,12 @@ from typing import Any
 
 from .._errors import CMCVAEInputError
 
+ARCHS = ("poster", "sem")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
 
 @dataclass
 class CMCVAEConfig:
@@ -17,6 +23,14 @@ class CMCVAEConfig:
 
     The defaults follow DESIGN §1. Loss weights refer to Equation 1 of the poster:
     ``L_rec + β KL + λ_dag h(A) + λ_prior L_margin + λ_sparse ‖A‖₁ + λ_dec ‖W‖₁ + λ_ortho ‖WᵀW − I‖²``.
+
+    ``arch`` selects the model: ``"poster"`` (the latent VAE above) or ``"sem"`` (a linear
+    causal SEM directly over genes and proteins, fitted to their noise-corrected correlation;
+    see :mod:`cmcvae.model.sem`). Only the ``sem_*`` fields, ``prior_holdout``, ``guard_margin``,
+    ``prior_margin``, ``split``, ``seed``, ``threshold`` and ``edge_top_k`` apply to
+    ``arch="sem"``; its iterations come from ``sem_stages`` (``max_epochs`` does not apply), and
+    its ``n_latent_rna`` / ``n_latent_protein`` are set to the numbers of genes and proteins
+    (the SEM is a latent SCM with identity loadings).
     """
 
     # architecture
@@ -54,6 +68,17 @@ class CMCVAEConfig:
     # read-out
     threshold: float = 0.02
     edge_top_k: int = 5000
+    # model: "poster" (latent VAE, DESIGN §1) or "sem" (feature-level causal SEM)
+    arch: str = "poster"
+    # feature-level SEM (arch="sem")
+    sem_l1: float = 0.1
+    sem_floor: float = 0.4
+    sem_lr: float = 5e-3
+    sem_stages: list[list[float]] = field(default_factory=lambda: [
+        [1.0, 1.0, 300], [0.1, 0.9, 300], [0.01, 0.8, 300], [0.001, 0.7, 400]])
+    sem_thinning: bool = True
+    sem_score: str = "nv"
+    sem_lambda_prior: float = 0.0
 
     def __post_init__(self) -> None:
         if self.likelihood not in ("gaussian", "nb"):
@@ -69,6 +94,38 @@ class CMCVAEConfig:
             )
         if not 0.0 <= self.prior_holdout < 1.0:
             raise CMCVAEInputError("prior_holdout must be in [0, 1).")
+        self._check_sem()
+
+    def _check_sem(self) -> None:
+        if self.arch not in ARCHS:
+            raise CMCVAEInputError(
+                f"Unknown arch {self.arch!r}: use 'poster' (latent VAE) or 'sem' (feature-level "
+                "causal SEM)."
+            )
+        if self.sem_score not in ("nv", "ls"):
+            raise CMCVAEInputError(
+                f"Unknown sem_score {self.sem_score!r}: use 'nv' (per-node noise variances) or "
+                "'ls' (least squares)."
+            )
+        if not isinstance(self.sem_thinning, bool):
+            raise CMCVAEInputError(f"sem_thinning must be true or false, not {self.sem_thinning!r}.")
+        for name in ("sem_l1", "sem_lambda_prior"):
+            if not _number(getattr(self, name)) or getattr(self, name) < 0:
+                raise CMCVAEInputError(f"{name} must be a non-negative number; got {getattr(self, name)!r}.")
+        if not _number(self.sem_floor) or not 0.0 <= self.sem_floor < 1.0:
+            raise CMCVAEInputError(f"sem_floor must be in [0, 1); got {self.sem_floor!r}.")
+        if not _number(self.sem_lr) or self.sem_lr <= 0:
+            raise CMCVAEInputError(f"sem_lr must be a positive number; got {self.sem_lr!r}.")
+        stages = self.sem_stages
+        ok = isinstance(stages, (list, tuple)) and len(stages) > 0 and all(
+            isinstance(st, (list, tuple)) and len(st) == 3 and all(_number(v) for v in st)
+            and st[0] > 0 and 0 < st[1] <= 1 and st[2] >= 0 and float(st[2]).is_integer()
+            for st in stages)
+        if not ok:
+            raise CMCVAEInputError(
+                "sem_stages must be a non-empty list of [mu, s, iterations] with mu > 0, "
+                f"0 < s <= 1 and a whole number of iterations >= 0; got {stages!r}."
+            )
 
     @property
     def n_latent(self) -> int:
