@@ -84,9 +84,11 @@ def render_markdown(result: dict) -> str:
     runs = result["runs"]
     regimes = list(dict.fromkeys(r["regime"] for r in runs))
     seeds = result["seeds"]
+    extra = " ".join(result.get("extra") or [])
     head = (f"{result['machine']}, Python {result['python']}, {result['date']}, seeds "
-            f"{', '.join(map(str, seeds))}; default simulation (20,000 cells × 500 genes + 40 "
-            "proteins, 30 knockdowns on unseen donors). Median [min–max] over seeds.")
+            f"{', '.join(map(str, seeds))}; `" + f"cmcvae run {extra}".rstrip() + "` (defaults: 20,000 "
+            "cells × 500 genes + 40 proteins, 8 donors; 30 knockdowns on unseen donors). Median "
+            "[min–max] over seeds.")
     out = [head, "", "**Zero-shot knockdown → protein prediction** (AUROC of |predicted| for "
            "significant observed effects / gene-level direction accuracy)", "",
            "| regime | " + " | ".join(METHODS) + " |", "|---" * (1 + len(METHODS)) + "|"]

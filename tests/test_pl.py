@@ -68,7 +68,7 @@ def make_tiny_run(root: Path) -> Path:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        run_default(root / "r", seed=0, max_epochs=2, epochs_per_stage=1, progress_bar=False,
+        run_default(root / "r", seed=0, max_epochs=2, epochs_per_stage=1, progress_bar=False, arch="poster",
                     sim_kwargs={"n_cells": 800, "n_genes": 40, "n_proteins": 6,
                                 "n_perturbations": 6})
     run = root / "r" / "run"

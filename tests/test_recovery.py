@@ -20,7 +20,7 @@ def fitted():
                    cells_per_perturbation=20, n_control_cells=50, seed=7)
     CMCVAE.setup_mudata(sim.mdata, batch_key="donor")
     model = CMCVAE(sim.mdata, grn_prior=sim.grn_prior, ppi_prior=sim.ppi_prior,
-                   protein_map=sim.protein_map, n_latent_rna=32, n_latent_protein=8,
+                   protein_map=sim.protein_map, arch="poster", n_latent_rna=32, n_latent_protein=8,
                    n_hidden=64, epochs_per_stage=3, max_epochs=30, batch_size=256, seed=0)
     model.train(progress_bar=False)
     return sim, model

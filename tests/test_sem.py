@@ -195,8 +195,8 @@ def test_sem_model_save_load_roundtrip(sem_model, tmp_path):
 
 def test_poster_model_saved_without_arch_still_loads(tiny_mdata, tiny_map, tmp_path):
     CMCVAE.setup_mudata(tiny_mdata, batch_key="donor")
-    model = CMCVAE(tiny_mdata, protein_map=tiny_map, n_latent_rna=4, n_latent_protein=2,
-                   n_hidden=16, epochs_per_stage=1, max_epochs=1, batch_size=256)
+    model = CMCVAE(tiny_mdata, protein_map=tiny_map, arch="poster", n_latent_rna=4,
+                   n_latent_protein=2, n_hidden=16, epochs_per_stage=1, max_epochs=1, batch_size=256)
     model.train(progress_bar=False)
     model.save(tmp_path / "m")
     meta_file = tmp_path / "m" / "config.json"

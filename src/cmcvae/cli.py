@@ -143,8 +143,10 @@ def fit(
                     accelerator=accelerator, devices=_devices(devices), force=force,
                     **({} if arch is None else {"arch": arch}))
     m = model.metrics
+    what = (f"Fitted the feature-level SEM ({m['epochs']} iterations)" if model.config.arch == "sem"
+            else f"Trained {m['epochs']} epochs")
     out_console.print(
-        f"Trained {m['epochs']} epochs in {m['timings']['fit_seconds']:.1f} s; latent DAG: {m['is_dag']} "
+        f"{what} in {m['timings']['fit_seconds']:.1f} s; DAG: {m['is_dag']} "
         f"({m['n_latent_edges']} edges). Run written to [bold]{out}[/]"
     )
 
