@@ -189,14 +189,14 @@ class CMCVAE:
         batch_size
             Minibatch size (default from the config).
         progress_bar
-            Show Lightning's progress bar.
+            Show Lightning's progress bar (``arch="sem"``: one line per DAGMA stage on stderr).
         """
         if not hasattr(self, "_data"):
             raise CMCVAEInputError("This model was loaded without data; it can be inspected but not trained.")
         if self.config.arch == "sem":
             if max_epochs is not None:
                 log.info("max_epochs does not apply to arch='sem' (iterations come from sem_stages).")
-            train_sem(self, accelerator)
+            train_sem(self, accelerator, progress=progress_bar)
             return self
         import lightning.pytorch as pl
 

@@ -10,6 +10,7 @@ whose nodes are the features themselves (identity loadings), so every getter wor
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -107,7 +108,7 @@ def _project(W: np.ndarray) -> tuple[np.ndarray, float, str]:
     return W_dag, removed, "weights"
 
 
-def train_sem(model: CMCVAE, accelerator: str = "cpu") -> None:
+def train_sem(model: CMCVAE, accelerator: str = "cpu", progress: bool = False) -> None:
     """Fit the feature-level SEM of ``model`` on its training split and fill its results.
 
     Parameters
@@ -116,6 +117,9 @@ def train_sem(model: CMCVAE, accelerator: str = "cpu") -> None:
         A :class:`~cmcvae.model.CMCVAE` built with ``arch="sem"`` and data.
     accelerator
         ``"cpu"``, ``"gpu"``/``"cuda"`` or ``"auto"`` (the SEM iterations run there).
+    progress
+        Print the correlation step and one line per DAGMA stage to stderr (long fits at
+        thousands of features take minutes on a CPU).
     """
     c = model.config
     data: SEMData = model._data
@@ -124,10 +128,22 @@ def train_sem(model: CMCVAE, accelerator: str = "cpu") -> None:
     rho, info = thinned_correlation(data.rna, data.prot, data.donor, cells=train_idx,
                                     floor=c.sem_floor, seed=c.seed, thinning=c.sem_thinning)
     t_corr = time.perf_counter() - start
+    n_iter = int(sum(st[2] for st in c.sem_stages))
+    if progress:
+        print(f"SEM: noise-corrected correlation of {len(train_idx):,} cells × {rho.shape[0]:,} "
+              f"features in {t_corr:.1f} s; fitting {n_iter} DAGMA iterations in "
+              f"{len(c.sem_stages)} stages…", file=sys.stderr, flush=True)
+
+    def _report(record: dict[str, Any]) -> None:
+        _log_stage(record)
+        if progress:
+            print(f"SEM stage {record['stage'] + 1}/{len(c.sem_stages)}: h(W) {record['h']:.3g}, "
+                  f"{record['seconds']:.1f} s", file=sys.stderr, flush=True)
+
     W, history = fit_sem(rho, l1=c.sem_l1, stages=c.sem_stages, lr=c.sem_lr, score=c.sem_score,
                          prior=_prior_indices(model), lambda_prior=c.sem_lambda_prior,
                          margin=c.prior_margin, guard_margin=c.guard_margin,
-                         device=_device(accelerator), callback=_log_stage)
+                         device=_device(accelerator), callback=_report)
     t_fit = time.perf_counter() - start - t_corr
     W_dag, removed, order_on = _project(W)
     elapsed = time.perf_counter() - start
