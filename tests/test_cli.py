@@ -32,8 +32,9 @@ def test_simulate_fit_validate(tmp_path, monkeypatch, capsys, small_args):
     run = tmp_path / "run"
     text = cli(["fit", str(sim / "train.h5mu"), "--out", str(run), "--batch-key", "donor",
                 "--grn-prior", str(sim / "priors" / "grn.csv"), "--ppi-prior", str(sim / "priors" / "ppi.csv"),
-                "--protein-map", str(sim / "protein_map.csv"), "--max-epochs", "1"], monkeypatch, capsys)
-    assert "Fitted the feature-level SEM" in text  # the default architecture (max-epochs: poster only)
+                "--protein-map", str(sim / "protein_map.csv"), "--max-epochs", "1", "--arch", "sem"],
+               monkeypatch, capsys)
+    assert "Fitted the feature-level SEM" in text  # --max-epochs applies to the poster model only
     edges = pd.read_csv(run / "edges.csv")
     assert list(edges.columns) == ["source", "target", "source_modality", "target_modality", "weight"]
     assert set(edges.source_modality) <= {"rna", "protein"}

@@ -69,7 +69,7 @@ class CMCVAEConfig:
     threshold: float = 0.02
     edge_top_k: int = 5000
     # model: "poster" (latent VAE, DESIGN §1) or "sem" (feature-level causal SEM)
-    arch: str = "sem"
+    arch: str = "poster"
     # feature-level SEM (arch="sem")
     sem_l1: float = 0.1
     sem_floor: float = 0.4
