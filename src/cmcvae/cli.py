@@ -238,24 +238,13 @@ _AGG_KEYS = ("fraction_forward", "null_fraction_forward", "wilcoxon_p", "p_vs_nu
 
 def _aggregate_table(res: dict, title: str) -> Table:
     """Mean ± sd [min–max] across seeds of the headline numbers of an ensemble's analyses."""
+    from .graph.stability import aggregate_rows
+
     table = Table(title=f"{title} ({res['ensemble']['n_seeds']} seeds)")
     for col in ("analysis", "statistic", "mean ± sd [min–max] / per seed"):
         table.add_column(col)
-
-    def walk(node, path):
-        for key, val in node.items():
-            if key in ("definitions", "filtering"):
-                continue
-            if isinstance(val, dict) and not {"mean", "values"} <= set(val):
-                walk(val, (*path, key))
-            elif key in _AGG_KEYS:
-                if isinstance(val, dict):
-                    text = f"{val['mean']:.3f} ± {val['sd']:.3f} [{val['min']:.3f}–{val['max']:.3f}]"
-                else:
-                    text = str(val)
-                table.add_row(" / ".join(path), key, text)
-
-    walk(res["aggregate"], ())
+    for row in aggregate_rows(res["aggregate"], _AGG_KEYS, skip_none=False):
+        table.add_row(*row)
     return table
 
 
@@ -320,9 +309,7 @@ def run(
 
 
 def _fmt(x) -> str:
-    if x is None or (isinstance(x, float) and x != x):
-        return "–"
-    return f"{x:.3f}" if isinstance(x, (int, float)) else str(x)
+    return "–" if x is None or x != x else f"{x:.3f}"
 
 
 def _validation_table(res: dict) -> Table:

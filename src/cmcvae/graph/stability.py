@@ -183,3 +183,41 @@ def _equal(a: Any, b: Any) -> bool:
         return bool(a == b) and type(a) is type(b)
     except (TypeError, ValueError):
         return False
+
+
+def aggregate_rows(aggregate: dict, keys: Sequence[str], *, skip_none: bool = True,
+                   skip: Sequence[str] = ("definitions", "filtering")) -> list[tuple[str, str, str]]:
+    """Flatten an :func:`aggregate_numbers` result into ``(path, statistic, text)`` rows.
+
+    Parameters
+    ----------
+    aggregate
+        Output of :func:`aggregate_numbers` (e.g. an ensemble's ``analysis.json["aggregate"]``).
+    keys
+        Statistics to list (leaf names); other leaves are left out.
+    skip_none
+        Leave out statistics that are ``None`` in every run.
+    skip
+        Sub-trees not to descend into (definitions, filtering reports).
+
+    Returns
+    -------
+    list of tuple
+        ``("central_dogma / direct", "fraction_forward", "0.950 ± 0.050 [0.900–1.000]")``; a
+        label leaf (e.g. a call) is shown as its common value or the list of the runs' values.
+    """
+    rows: list[tuple[str, str, str]] = []
+
+    def walk(node: dict, path: tuple[str, ...]) -> None:
+        for key, val in node.items():
+            if key in skip:
+                continue
+            if isinstance(val, dict) and not {"mean", "values"} <= set(val):
+                walk(val, (*path, key))
+            elif key in keys and not (skip_none and val is None):
+                text = (f"{val['mean']:.3f} ± {val['sd']:.3f} [{val['min']:.3f}–{val['max']:.3f}]"
+                        if isinstance(val, dict) else str(val))
+                rows.append((" / ".join(path), key, text))
+
+    walk(aggregate, ())
+    return rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import pl
+from ..graph.stability import aggregate_rows
 from ..pl._io import producer
 from ..pl._style import NETWORKS
 from ._context import RunContext
@@ -17,20 +18,6 @@ TITLE = "Edge stability"
 _HEADLINE = ("fraction_forward", "null_fraction_forward", "wilcoxon_p", "p_vs_null", "call",
              "sign_agreement", "null_sign_agreement", "direction_accuracy_vs_truth", "auroc",
              "direction_accuracy", "median_perturbation_auroc")
-
-
-def _flatten(node: dict, path: tuple[str, ...] = ()) -> list[tuple[str, str, str]]:
-    rows = []
-    for key, val in node.items():
-        if key in ("definitions", "filtering"):
-            continue
-        if isinstance(val, dict) and not {"mean", "values"} <= set(val):
-            rows += _flatten(val, (*path, key))
-        elif key in _HEADLINE and val is not None:
-            text = (f"{val['mean']:.3f} ± {val['sd']:.3f} [{val['min']:.3f}–{val['max']:.3f}]"
-                    if isinstance(val, dict) else str(val))
-            rows.append((" / ".join(path), key, text))
-    return rows
 
 
 def _across_seeds(ctx: RunContext) -> str:
@@ -47,7 +34,7 @@ def _across_seeds(ctx: RunContext) -> str:
         except (OSError, ValueError):
             continue
         if isinstance(agg, dict):
-            rows = _flatten(agg)
+            rows = aggregate_rows(agg, _HEADLINE)
             if rows:
                 html += (f"<p>{esc(f'`{what}` on the ensemble, across seeds:')}</p>"
                          + table(("analysis", "statistic", "mean ± sd [min–max] / per seed"), rows))
