@@ -319,3 +319,38 @@ def thinned_correlation(rna_counts: Any, prot_counts: Any, donors: Any = None, *
                  "signal_sd": np.sqrt(np.where(diag > 0, diag, np.nan)),
                  "covariance_seconds": info["seconds"], "seconds": time.perf_counter() - start})
     return rho, info
+
+
+def value_correlation(rna: Any, prot: Any, donors: Any = None, *, cells: np.ndarray | None = None,
+                      floor: float = 1e-3) -> tuple[np.ndarray, dict[str, Any]]:
+    """Correlation of continuous values (no count model, so no thinning), centred within donor.
+
+    Used by the feature-level SEM when the input holds continuous values (``counts=False``):
+    there is no count noise to remove, and ``floor`` only keeps the matrix well conditioned.
+
+    Parameters
+    ----------
+    rna, prot
+        Cells × genes (dense or sparse) and cells × proteins values.
+    donors
+        Donor label per cell (centring within donor) or ``None``.
+    cells
+        Row indices to use (default all).
+    floor
+        Eigenvalue floor (see :func:`covariance_to_correlation`).
+    """
+    x = np.hstack([rna.toarray() if sp.issparse(rna) else np.asarray(rna, dtype=np.float64),
+                   np.asarray(prot, dtype=np.float64)]).astype(np.float64)
+    codes, n_groups = _donor_codes(donors, x.shape[0])
+    if cells is not None:
+        x, codes = x[cells], codes[cells]
+    for g in range(n_groups):
+        rows = codes == g
+        if rows.any():
+            x[rows] -= x[rows].mean(axis=0)
+    cov = x.T @ x / max(x.shape[0] - n_groups, 1)
+    rho, info = covariance_to_correlation(cov, floor=floor)
+    variance = np.diag(cov).copy()
+    info.update({"n_cells": int(x.shape[0]), "n_donors": int(n_groups), "thinning": False,
+                 "variance": variance, "signal_sd": np.sqrt(np.clip(variance, 0.0, None))})
+    return rho, info

@@ -9,20 +9,21 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import anndata as ad
 import mudata as md
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import torch
 
 from .._errors import CMCVAEInputError
 from ..data.batches import CellBatches, make_loader, split_cells
-from ..data.io import PROT_MOD, RNA_MOD, check_counts, check_mudata, get_counts
+from ..data.io import PROT_MOD, RNA_MOD
 from ..data.preprocess import clr, library_size, log_normalize, mean_std
 from ..data.priors import filter_network, split_network
 from ..data.protein_map import matched_pairs
 from ..graph.networks import feature_networks, matched_pair_effects, top_edges
 from ..graph.threshold import is_dag, threshold_to_dag
+from ._inputs import make_setup, read_inputs
 from ._sem_train import SEMData, SEMModule, train_sem
 from .config import CMCVAEConfig
 from .dagma import h_dagma
@@ -60,7 +61,7 @@ class CMCVAE:
     >>> edges = model.get_edges()
     """
 
-    def __init__(self, mdata: md.MuData | None, grn_prior: pd.DataFrame | None = None,
+    def __init__(self, mdata: md.MuData | ad.AnnData | None, grn_prior: pd.DataFrame | None = None,
                  ppi_prior: pd.DataFrame | None = None, protein_map: pd.DataFrame | None = None,
                  config: CMCVAEConfig | None = None, **overrides: Any):
         base = (config or CMCVAEConfig()).to_dict()
@@ -75,29 +76,33 @@ class CMCVAE:
         setup = mdata.uns.get(SETUP_KEY)
         if setup is None:
             raise CMCVAEInputError(
-                "The MuData is not set up for CMC-VAE: call `CMCVAE.setup_mudata(mdata, batch_key=...)` first."
+                "The data is not set up for CMC-VAE: call `CMCVAE.setup_mudata(mdata, batch_key=...)` "
+                "(or `CMCVAE.setup_anndata(adata, modality=...)` for one modality) first."
             )
         self.setup = dict(setup)
-        rna = mdata.mod[setup["rna_mod"]]
-        prot = mdata.mod[setup["prot_mod"]]
-        donors = check_mudata(mdata, setup.get("batch_key"), setup["rna_mod"], setup["prot_mod"])
-        self.genes = [str(g) for g in rna.var_names]
-        self.proteins = [str(p) for p in prot.var_names]
-        self.donors = sorted(pd.unique(donors))
-        donor_codes = pd.Categorical(donors, categories=self.donors).codes.astype(np.int64)
-        rna_counts = sp.csr_matrix(get_counts(rna, setup.get("rna_layer"), "RNA"), dtype=np.float32)
-        prot_counts = get_counts(prot, setup.get("prot_layer"), "protein")
-        prot_counts = prot_counts.toarray() if sp.issparse(prot_counts) else np.asarray(prot_counts)
-        self.split = split_cells(rna.n_obs, self.config.split, self.config.seed)
-        self.cell_names = np.asarray(rna.obs_names)
+        inputs = read_inputs(mdata, self.setup)
+        self.genes, self.proteins = inputs.genes, inputs.proteins
+        self.modalities = inputs.modalities
+        self.donors = sorted(pd.unique(inputs.donors))
+        donor_codes = pd.Categorical(inputs.donors, categories=self.donors).codes.astype(np.int64)
+        rna_counts, prot_counts = inputs.rna, inputs.prot
+        self._size_latents()
+        self.split = split_cells(len(inputs.obs_names), self.config.split, self.config.seed)
+        self.cell_names = inputs.obs_names
         train = self.split == "train"
         if train.sum() < 2:
-            raise CMCVAEInputError(f"Too few cells to train ({rna.n_obs}); CMC-VAE needs at least a few dozen.")
+            raise CMCVAEInputError(
+                f"Too few cells to train ({len(inputs.obs_names)}); CMC-VAE needs at least a few dozen."
+            )
         if self.config.arch == "sem":
             self._init_sem(rna_counts, prot_counts, donor_codes, grn_prior, ppi_prior, protein_map)
             return
-        rna_norm = log_normalize(rna_counts)
-        prot_clr = clr(prot_counts)
+        counts = inputs.counts
+        if not counts and self.config.likelihood == "nb":
+            log.info("The input holds continuous values, not counts: using the Gaussian likelihood.")
+            self.config.likelihood = "gaussian"
+        rna_norm = log_normalize(rna_counts) if counts else rna_counts
+        prot_clr = clr(prot_counts) if counts and self.proteins else prot_counts.astype(np.float32)
         rna_mean, rna_std = mean_std(rna_norm[train])
         prot_mean, prot_std = mean_std(prot_clr[train])
         self.stats = {"rna_mean": rna_mean, "rna_std": rna_std, "prot_mean": prot_mean, "prot_std": prot_std}
@@ -114,6 +119,26 @@ class CMCVAE:
             lib = library_size(rna_counts[train])
             prop = np.asarray(rna_counts[train].sum(axis=0)).ravel() / max(lib.sum(), 1.0)
             self.module.init_rna_offsets(torch.from_numpy(np.log(prop + 1e-8).astype(np.float32)))
+
+    def _size_latents(self) -> None:
+        """Latent sizes for the modalities present.
+
+        An absent modality gets no latent nodes; in single-modality mode the number of latent
+        nodes is capped at the number of features (orthogonal loadings need ``K ≤ features``).
+        """
+        c = self.config
+        if self.modalities == ("rna", "protein"):
+            if c.n_latent_rna < 1 or c.n_latent_protein < 1:
+                raise CMCVAEInputError(
+                    "n_latent_rna and n_latent_protein must both be at least 1 with two modalities."
+                )
+            return
+        n = len(self.genes) + len(self.proteins)
+        K = c.n_latent_rna if self.modalities == ("rna",) else c.n_latent_protein
+        if K > n:
+            log.info("Single-modality mode: %d latent nodes capped at the %d features.", K, n)
+        K = max(1, min(K, n))
+        c.n_latent_rna, c.n_latent_protein = (K, 0) if self.modalities == ("rna",) else (0, K)
 
     def _init_sem(self, rna_counts, prot_counts, donor_codes, grn_prior, ppi_prior, protein_map) -> None:
         """Keep raw counts for the feature-level SEM; its nodes are the features themselves."""
@@ -135,9 +160,9 @@ class CMCVAE:
 
     # ------------------------------------------------------------------ setup
     @staticmethod
-    def setup_mudata(mdata: md.MuData, batch_key: str | None = None, rna_mod: str = RNA_MOD,
-                     prot_mod: str = PROT_MOD, rna_layer: str | None = None,
-                     prot_layer: str | None = None) -> None:
+    def setup_mudata(mdata: md.MuData, batch_key: str | None = None, rna_mod: str | None = RNA_MOD,
+                     prot_mod: str | None = PROT_MOD, rna_layer: str | None = None,
+                     prot_layer: str | None = None, counts: bool = True) -> None:
         """Check the MuData against the data contract and register where things are.
 
         Parameters
@@ -147,15 +172,47 @@ class CMCVAE:
         batch_key
             Column in ``obs`` with the donor/batch of each cell (``None``: one batch).
         rna_mod, prot_mod
-            Modality names.
+            Modality names. Set one to ``None`` for single-modality mode (RNA-only or
+            protein-only: the same model with one block of latent nodes).
         rna_layer, prot_layer
             Layers with raw counts (default ``layers['counts']`` if present, else ``.X``).
+        counts
+            ``True`` (default): raw counts, normalised by the model (RNA log-normalised or the
+            negative-binomial likelihood, protein CLR). ``False``: continuous values (e.g.
+            log-expression, simulated ODE levels, cytometry intensities) that are only
+            standardised; the Gaussian likelihood is used.
         """
-        check_mudata(mdata, batch_key, rna_mod, prot_mod)
-        check_counts(get_counts(mdata.mod[rna_mod], rna_layer, "RNA"), "RNA")
-        check_counts(get_counts(mdata.mod[prot_mod], prot_layer, "protein"), "protein")
-        mdata.uns[SETUP_KEY] = {"batch_key": batch_key, "rna_mod": rna_mod, "prot_mod": prot_mod,
-                                "rna_layer": rna_layer, "prot_layer": prot_layer}
+        mdata.uns[SETUP_KEY] = make_setup(mdata, batch_key=batch_key, rna_mod=rna_mod,
+                                          prot_mod=prot_mod, rna_layer=rna_layer,
+                                          prot_layer=prot_layer, counts=counts)
+
+    @staticmethod
+    def setup_anndata(adata: ad.AnnData, modality: str = "rna", batch_key: str | None = None,
+                      layer: str | None = None, counts: bool = True) -> None:
+        """Register a single-modality AnnData (RNA-only or protein-only).
+
+        Parameters
+        ----------
+        adata
+            Cells × features.
+        modality
+            ``"rna"`` or ``"protein"``: which block of latent nodes models the features.
+        batch_key
+            Column in ``obs`` with the donor/batch of each cell (``None``: one batch).
+        layer
+            Layer with the values (default ``layers['counts']`` if present, else ``.X``).
+        counts
+            Whether the values are raw counts (see :meth:`setup_mudata`).
+
+        Examples
+        --------
+        >>> CMCVAE.setup_anndata(adata, modality="rna", counts=False)
+        >>> model = CMCVAE(adata).train()
+        >>> grn = model.get_feature_networks()["rna_rna"]
+        """
+        adata.uns[SETUP_KEY] = make_setup(adata, batch_key=batch_key, rna_mod=None, prot_mod=None,
+                                          rna_layer=layer, prot_layer=layer, counts=counts,
+                                          modality=modality)
 
     # ------------------------------------------------------------------ training
     def _prior_tensors(self) -> dict[str, torch.Tensor]:
@@ -349,6 +406,11 @@ class CMCVAE:
         ``arch="sem"`` the SCM is the un-thresholded ``W_dag`` and the units are signal standard
         deviations (the SEM is fitted to a correlation matrix).
         """
+        if not self.genes or not self.proteins:
+            raise CMCVAEInputError(
+                "predict_knockdown needs RNA and protein: this is a single-modality model "
+                f"({', '.join(self.modalities)} only). Fit on a MuData with both modalities."
+            )
         return -self.get_feature_networks("total", ("rna_protein",))["rna_protein"]
 
     # ------------------------------------------------------------------ persistence
@@ -387,6 +449,7 @@ class CMCVAE:
         meta["config"].setdefault("arch", "poster")  # saved before arch existed
         self = cls(None, config=CMCVAEConfig.from_dict(meta["config"]))
         self.genes, self.proteins, self.donors = meta["genes"], meta["proteins"], meta["donors"]
+        self.modalities = tuple(m for m, f in (("rna", self.genes), ("protein", self.proteins)) if f)
         self.setup = meta["setup"]
         self.pairs = pd.DataFrame(meta["pairs"])
         self.priors = {k: {s: pd.DataFrame(d) for s, d in v.items()} for k, v in meta["priors"].items()}

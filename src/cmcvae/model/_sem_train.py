@@ -19,7 +19,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from ..data.thinning import thinned_correlation
+from ..data.thinning import thinned_correlation, value_correlation
 from ..graph.networks import latent_total_effects
 from ..graph.threshold import is_dag, project_to_dag
 from .dagma import h_dagma
@@ -125,8 +125,11 @@ def train_sem(model: CMCVAE, accelerator: str = "cpu", progress: bool = False) -
     data: SEMData = model._data
     train_idx = np.flatnonzero(model.split == "train")
     start = time.perf_counter()
-    rho, info = thinned_correlation(data.rna, data.prot, data.donor, cells=train_idx,
-                                    floor=c.sem_floor, seed=c.seed, thinning=c.sem_thinning)
+    if model.setup.get("counts", True):
+        rho, info = thinned_correlation(data.rna, data.prot, data.donor, cells=train_idx,
+                                        floor=c.sem_floor, seed=c.seed, thinning=c.sem_thinning)
+    else:  # continuous values: nothing to thin
+        rho, info = value_correlation(data.rna, data.prot, data.donor, cells=train_idx)
     t_corr = time.perf_counter() - start
     n_iter = int(sum(st[2] for st in c.sem_stages))
     if progress:

@@ -86,8 +86,11 @@ class CMCVAEConfig:
                 f"Unknown likelihood {self.likelihood!r}: use 'gaussian' (scaled log values) "
                 "or 'nb' (negative binomial on RNA counts)."
             )
-        if self.n_latent_rna < 1 or self.n_latent_protein < 1:
-            raise CMCVAEInputError("n_latent_rna and n_latent_protein must both be at least 1.")
+        if self.n_latent_rna < 0 or self.n_latent_protein < 0 or self.n_latent < 1:
+            raise CMCVAEInputError(
+                "n_latent_rna and n_latent_protein must be at least 1 (0 only for the absent "
+                "modality in single-modality mode)."
+            )
         if len(self.split) != 3 or abs(sum(self.split) - 1.0) > 1e-6 or min(self.split) < 0:
             raise CMCVAEInputError(
                 f"split must be three non-negative fractions summing to 1 (train, val, test); got {self.split}."
