@@ -24,6 +24,9 @@ app.add_typer(data_app, name="data", help="Public datasets: list, info, fetch (c
 from .cli_report import report as _report  # noqa: E402
 
 app.command(name="report")(_report)
+from .cli_benchmark import benchmark as _benchmark  # noqa: E402
+
+app.command(name="benchmark")(_benchmark)
 
 Force = Annotated[bool, typer.Option("--force", help="Overwrite the files cmcvae writes in an existing output folder.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed (data split, initialisation, simulation).")]
