@@ -102,9 +102,14 @@ def test_crossmodal_task_small(monkeypatch):
     monkeypatch.setitem(_crossmodal.SIM_SETTINGS, "tiny", {
         "n_cells": 1500, "n_genes": 40, "n_proteins": 6, "n_donors": 3,
         "translation_strength": 0.8})
-    rows = crossmodal_task("tiny", 0, methods=("cmcvae_sem", "correlation", "random", "oracle"))
+    rows = crossmodal_task("tiny", 0, methods=("cmcvae_sem", "correlation", "random", "oracle",
+                                                "prior"))
     by = {r["method"]: r for r in rows}
-    assert set(by) == {"cmcvae_sem", "correlation", "random", "oracle", "partial_correlation"}
+    assert set(by) == {"cmcvae_sem", "correlation", "random", "oracle", "partial_correlation",
+                       "prior"}
+    # the training prior is half true edges plus decoys: informative when its edges count,
+    # and it is never scored on the column that excludes them
+    assert by["prior"]["grn_auroc_all"] > 0.55 and "grn_auroc" not in by["prior"]
     assert by["oracle"]["auroc"] > 0.8 > by["random"]["auroc"]
     assert 0.0 <= by["cmcvae_sem"]["grn_auroc"] <= 1.0
     assert by["cmcvae_sem"]["is_dag"] is True
