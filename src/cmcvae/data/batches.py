@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 import torch
+from scipy.special import gammaln
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 
@@ -40,6 +41,11 @@ class CellBatches(Dataset):
         self.prot_mean, self.prot_std = prot_mean.astype(np.float32), prot_std.astype(np.float32)
         self.counts = None if counts is None else sp.csr_matrix(counts)
         self.library = None if library is None else np.asarray(library, dtype=np.float32)
+        self.lgamma_counts = None
+        if self.counts is not None:  # Σ_g lgamma(count + 1) per cell: a constant of the NB likelihood
+            lg = sp.csr_matrix((gammaln(self.counts.data.astype(np.float64) + 1.0),
+                                self.counts.indices, self.counts.indptr), shape=self.counts.shape)
+            self.lgamma_counts = np.asarray(lg.sum(axis=1), dtype=np.float64).ravel().astype(np.float32)
 
     def __len__(self) -> int:
         return self.rna.shape[0]
@@ -53,9 +59,13 @@ class CellBatches(Dataset):
             "y": torch.from_numpy(y.astype(np.float32)),
             "donor": torch.from_numpy(self.donor[idx]),
         }
-        if self.counts is not None:
-            batch["counts"] = torch.from_numpy(self.counts[idx].toarray().astype(np.float32))
+        if self.counts is not None:  # non-zeros only: the NB likelihood needs nothing else
+            sub = self.counts[idx].tocoo()
+            batch["counts_index"] = torch.from_numpy(
+                np.vstack([sub.row, sub.col]).astype(np.int64))
+            batch["counts_value"] = torch.from_numpy(sub.data.astype(np.float32))
             batch["library"] = torch.from_numpy(self.library[idx])
+            batch["counts_lgamma"] = torch.from_numpy(self.lgamma_counts[idx])
         return batch
 
 

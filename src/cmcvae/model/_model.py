@@ -447,6 +447,7 @@ class CMCVAE:
             raise CMCVAEInputError(f"No saved model in {path}: expected model.pt and config.json.")
         meta = json.loads((path / "config.json").read_text())
         meta["config"].setdefault("arch", "poster")  # saved before arch existed
+        meta["config"].setdefault("donor_onehot_max", 1 << 30)  # saved before donor embeddings
         self = cls(None, config=CMCVAEConfig.from_dict(meta["config"]))
         self.genes, self.proteins, self.donors = meta["genes"], meta["proteins"], meta["donors"]
         self.modalities = tuple(m for m, f in (("rna", self.genes), ("protein", self.proteins)) if f)

@@ -40,6 +40,9 @@ class CMCVAEConfig:
     n_layers: int = 2
     likelihood: str = "nb"  # "nb" on RNA counts (library size as offset) or "gaussian" on scaled values
     allow_protein_to_rna: bool = True
+    # donors: one-hot encoder input up to donor_onehot_max donors, a learned embedding above
+    donor_onehot_max: int = 32
+    donor_embedding_dim: int = 16
     # loss weights
     beta: float = 1.0
     kl_warmup_epochs: int = 10
@@ -91,6 +94,10 @@ class CMCVAEConfig:
                 "n_latent_rna and n_latent_protein must be at least 1 (0 only for the absent "
                 "modality in single-modality mode)."
             )
+        for name in ("donor_onehot_max", "donor_embedding_dim"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise CMCVAEInputError(f"{name} must be a positive integer; got {value!r}.")
         if len(self.split) != 3 or abs(sum(self.split) - 1.0) > 1e-6 or min(self.split) < 0:
             raise CMCVAEInputError(
                 f"split must be three non-negative fractions summing to 1 (train, val, test); got {self.split}."

@@ -33,6 +33,43 @@ def nb_log_likelihood(counts: torch.Tensor, mu: torch.Tensor, theta: torch.Tenso
     )
 
 
+def nb_log_likelihood_sparse(log_mu: torch.Tensor, theta: torch.Tensor, rows: torch.Tensor,
+                             cols: torch.Tensor, values: torch.Tensor,
+                             lgamma_counts: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-cell NB log-likelihood summed over genes, with the counts given as non-zeros.
+
+    Equal to ``nb_log_likelihood(counts, exp(log_mu), theta).sum(1)`` but the ``lgamma``
+    terms and the ``counts · log`` term are computed only where a count is non-zero (at a zero
+    count they cancel or vanish), which is most of the cost on sparse RNA data.
+
+    Parameters
+    ----------
+    log_mu
+        Cells × genes log-means (already clamped).
+    theta
+        Per-gene inverse dispersion.
+    rows, cols, values
+        Coordinates and values of the non-zero counts of the minibatch.
+    lgamma_counts
+        Per-cell ``Σ_g lgamma(count + 1)`` (a constant of the data, precomputed once);
+        computed from ``values`` when ``None``.
+    """
+    eps = 1e-8
+    mu = torch.exp(log_mu)
+    log_theta_mu = torch.log(theta + mu + eps)
+    per_cell = (theta * (torch.log(theta + eps) - log_theta_mu)).sum(1)
+    if lgamma_counts is None:
+        lgamma_counts = torch.zeros_like(per_cell).index_add(0, rows, torch.lgamma(values + 1.0))
+    flat = rows * log_mu.shape[1] + cols
+    lm = log_mu.reshape(-1).index_select(0, flat)  # one gather; the rest is recomputed
+    mu_nz = torch.exp(lm)
+    th = theta.index_select(0, cols)
+    lg_theta = torch.lgamma(theta).index_select(0, cols)
+    nz = (values * (torch.log(mu_nz + eps) - torch.log(th + mu_nz + eps))
+          + torch.lgamma(values + th) - lg_theta)
+    return per_cell.index_add(0, rows, nz) - lgamma_counts
+
+
 class CMCVAEModule(nn.Module):
     """Encoder for exogenous noise, latent linear SCM and linear decoders.
 
@@ -41,8 +78,9 @@ class CMCVAEModule(nn.Module):
     n_genes, n_proteins
         Number of RNA and protein features.
     n_donors
-        Number of donors (batch levels); the encoder sees a one-hot donor code and each
-        decoder has per-donor offsets.
+        Number of donors (batch levels); the encoder sees a one-hot donor code (a learned
+        embedding above ``config.donor_onehot_max`` donors) and each decoder has per-donor
+        offsets.
     config
         Model settings.
     """
@@ -53,7 +91,12 @@ class CMCVAEModule(nn.Module):
         self.n_genes, self.n_proteins, self.n_donors = n_genes, n_proteins, n_donors
         Kr, Kp = config.n_latent_rna, config.n_latent_protein
         K = Kr + Kp
-        self.encoder = _mlp(n_genes + n_proteins + n_donors, config.n_hidden, config.n_layers)
+        # Donor code for the encoder: one-hot for a few donors, an embedding for an atlas's
+        # hundreds (a 138-column one-hot block is mostly zeros the first layer multiplies).
+        self.donor_embedding = (nn.Embedding(n_donors, config.donor_embedding_dim)
+                                if n_donors > config.donor_onehot_max else None)
+        n_donor_in = n_donors if self.donor_embedding is None else config.donor_embedding_dim
+        self.encoder = _mlp(n_genes + n_proteins + n_donor_in, config.n_hidden, config.n_layers)
         self.mean_head = nn.Linear(config.n_hidden, K)
         self.logvar_head = nn.Linear(config.n_hidden, K)
         self.A_raw = nn.Parameter(torch.zeros(K, K))
@@ -90,8 +133,11 @@ class CMCVAEModule(nn.Module):
     # ------------------------------------------------------------------ model
     def inference(self, x: torch.Tensor, y: torch.Tensor, donor: torch.Tensor):
         """Posterior ``q(ε | x, y, b)``: mean and log-variance."""
-        onehot = F.one_hot(donor, self.n_donors).to(x.dtype)
-        h = self.encoder(torch.cat([x, y, onehot], dim=1))
+        if self.donor_embedding is None:
+            code = F.one_hot(donor, self.n_donors).to(x.dtype)
+        else:
+            code = self.donor_embedding(donor).to(x.dtype)
+        h = self.encoder(torch.cat([x, y, code], dim=1))
         return self.mean_head(h), self.logvar_head(h).clamp(-10.0, 10.0)
 
     def generative(self, z: torch.Tensor, donor: torch.Tensor):
@@ -113,9 +159,14 @@ class CMCVAEModule(nn.Module):
         """Per-cell reconstruction loss summed over features."""
         rec_y = 0.5 * ((out["y_hat"] - batch["y"]) ** 2).sum(1)
         if self.config.likelihood == "nb":
-            log_mu = out["x_hat"] + torch.log(batch["library"]).unsqueeze(1)
-            mu = torch.exp(log_mu.clamp(max=20.0))
-            rec_x = -nb_log_likelihood(batch["counts"], mu, torch.exp(self.log_theta)).sum(1)
+            log_mu = (out["x_hat"] + torch.log(batch["library"]).unsqueeze(1)).clamp(max=20.0)
+            theta = torch.exp(self.log_theta)
+            if "counts" in batch:  # dense counts (kept for callers that build their own batches)
+                rec_x = -nb_log_likelihood(batch["counts"], torch.exp(log_mu), theta).sum(1)
+            else:
+                rows, cols = batch["counts_index"]
+                rec_x = -nb_log_likelihood_sparse(log_mu, theta, rows, cols, batch["counts_value"],
+                                                  batch.get("counts_lgamma"))
         else:
             rec_x = 0.5 * ((out["x_hat"] - batch["x"]) ** 2).sum(1)
         return rec_x, rec_y
