@@ -77,3 +77,28 @@ def test_bad_donor_embedding_settings():
 
     with pytest.raises(CMCVAEInputError, match="donor_embedding_dim"):
         CMCVAEConfig(donor_embedding_dim=0)
+
+
+def test_per_batch_normalisation_equals_the_precomputed_matrix():
+    from cmcvae.data.preprocess import (
+        library_size,
+        log_normalize,
+        log_normalized_mean_std,
+        mean_std,
+    )
+
+    rng = np.random.default_rng(4)
+    counts = sp.random(300, 25, density=0.3, format="csr", random_state=5,
+                       data_rvs=lambda k: rng.poisson(5, k) + 1).astype(np.float32)
+    rows = rng.choice(300, 200, replace=False)
+    m_new, s_new = log_normalized_mean_std(counts, rows, chunk_size=64)
+    m_old, s_old = mean_std(log_normalize(counts)[rows])
+    np.testing.assert_allclose(m_new, m_old, rtol=1e-6)
+    np.testing.assert_allclose(s_new, s_old, rtol=1e-5)
+    prot = rng.normal(size=(300, 3)).astype(np.float32)
+    args = (prot, np.zeros(300, int), m_old, s_old, np.zeros(3, np.float32), np.ones(3, np.float32))
+    old = CellBatches(log_normalize(counts), *args)
+    new = CellBatches(counts, *args, counts=counts, library=library_size(counts), normalize_rna=True)
+    assert new.counts is new.rna  # one RNA matrix, not two
+    idx = np.array([3, 250, 17, 99])
+    np.testing.assert_array_equal(new[idx]["x"].numpy(), old[idx]["x"].numpy())

@@ -12,6 +12,8 @@ import torch
 from scipy.special import gammaln
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
+from .preprocess import log_normalize
+
 
 class CellBatches(Dataset):
     """Indexable by a list of cell indices; returns one minibatch as a dict of tensors.
@@ -19,7 +21,8 @@ class CellBatches(Dataset):
     Parameters
     ----------
     rna
-        Cells × genes log-normalised RNA (CSR).
+        Cells × genes RNA (CSR): log-normalised values, or raw counts with
+        ``normalize_rna=True`` (normalised per minibatch, so the atlas path holds one matrix).
     prot
         Cells × proteins CLR protein values (dense).
     donor
@@ -28,18 +31,24 @@ class CellBatches(Dataset):
         Scaling statistics (training split).
     counts, library
         Raw RNA counts (CSR) and library sizes; only needed by the negative-binomial likelihood.
+    normalize_rna
+        ``rna`` holds raw counts: each minibatch is log-normalised (counts per 1e4, ``log1p``;
+        the same float32 values as :func:`cmcvae.data.preprocess.log_normalize`).
     """
 
     def __init__(self, rna: sp.csr_matrix, prot: np.ndarray, donor: np.ndarray,
                  rna_mean: np.ndarray, rna_std: np.ndarray, prot_mean: np.ndarray,
                  prot_std: np.ndarray, counts: sp.csr_matrix | None = None,
-                 library: np.ndarray | None = None):
+                 library: np.ndarray | None = None, normalize_rna: bool = False):
         self.rna = sp.csr_matrix(rna)
+        self.normalize_rna = normalize_rna
         self.prot = np.asarray(prot, dtype=np.float32)
         self.donor = np.asarray(donor, dtype=np.int64)
         self.rna_mean, self.rna_std = rna_mean.astype(np.float32), rna_std.astype(np.float32)
         self.prot_mean, self.prot_std = prot_mean.astype(np.float32), prot_std.astype(np.float32)
-        self.counts = None if counts is None else sp.csr_matrix(counts)
+        # the same matrix object when counts is rna (no copy)
+        self.counts = None if counts is None else (
+            self.rna if counts is rna else sp.csr_matrix(counts))
         self.library = None if library is None else np.asarray(library, dtype=np.float32)
         self.lgamma_counts = None
         if self.counts is not None:  # Σ_g lgamma(count + 1) per cell: a constant of the NB likelihood
@@ -52,7 +61,10 @@ class CellBatches(Dataset):
 
     def __getitem__(self, idx) -> dict[str, torch.Tensor]:
         idx = np.sort(np.asarray(idx, dtype=np.int64))
-        x = (self.rna[idx].toarray() - self.rna_mean) / self.rna_std
+        rows = self.rna[idx]
+        if self.normalize_rna:
+            rows = log_normalize(rows)
+        x = (rows.toarray() - self.rna_mean) / self.rna_std
         y = (self.prot[idx] - self.prot_mean) / self.prot_std
         batch = {
             "x": torch.from_numpy(x.astype(np.float32)),

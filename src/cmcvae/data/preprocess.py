@@ -71,3 +71,27 @@ def mean_std(matrix: np.ndarray | sp.spmatrix, min_std: float = 1e-3) -> tuple[n
         var = arr.var(axis=0)
     std = np.sqrt(np.clip(var, 0.0, None))
     return mean.astype(np.float32), np.maximum(std, min_std).astype(np.float32)
+
+
+def log_normalized_mean_std(counts: sp.spmatrix, rows: np.ndarray | None = None,
+                            chunk_size: int = 65_536, min_std: float = 1e-3,
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations of :func:`log_normalize` ``(counts)[rows]``.
+
+    Normalises ``chunk_size`` rows at a time, so neither the normalised matrix nor a copy of
+    the selected rows is ever held in full (the atlas path keeps only the raw counts).
+    Returns the same values as ``mean_std(log_normalize(counts)[rows])``.
+    """
+    m = sp.csr_matrix(counts)
+    rows = np.arange(m.shape[0]) if rows is None else np.asarray(rows)
+    total = np.zeros(m.shape[1])
+    total_sq = np.zeros(m.shape[1])
+    for start in range(0, len(rows), chunk_size):
+        block = log_normalize(m[rows[start:start + chunk_size]])
+        total += np.asarray(block.sum(axis=0), dtype=np.float64).ravel()
+        block.data = block.data.astype(np.float64) ** 2
+        total_sq += np.asarray(block.sum(axis=0)).ravel()
+    n = max(len(rows), 1)
+    mean = total / n
+    std = np.sqrt(np.clip(total_sq / n - mean**2, 0.0, None))
+    return mean.astype(np.float32), np.maximum(std, min_std).astype(np.float32)

@@ -18,7 +18,7 @@ import torch
 from .._errors import CMCVAEInputError
 from ..data.batches import CellBatches, make_loader, split_cells
 from ..data.io import PROT_MOD, RNA_MOD
-from ..data.preprocess import clr, library_size, log_normalize, mean_std
+from ..data.preprocess import clr, library_size, log_normalized_mean_std, mean_std
 from ..data.priors import filter_network, split_network
 from ..data.protein_map import matched_pairs
 from ..graph.networks import feature_networks, matched_pair_effects, top_edges
@@ -101,15 +101,19 @@ class CMCVAE:
         if not counts and self.config.likelihood == "nb":
             log.info("The input holds continuous values, not counts: using the Gaussian likelihood.")
             self.config.likelihood = "gaussian"
-        rna_norm = log_normalize(rna_counts) if counts else rna_counts
+        # Raw counts stay the only RNA matrix: minibatches are log-normalised as they are built.
         prot_clr = clr(prot_counts) if counts and self.proteins else prot_counts.astype(np.float32)
-        rna_mean, rna_std = mean_std(rna_norm[train])
+        if counts:
+            rna_mean, rna_std = log_normalized_mean_std(rna_counts, np.flatnonzero(train))
+        else:
+            rna_mean, rna_std = mean_std(rna_counts[train])
         prot_mean, prot_std = mean_std(prot_clr[train])
         self.stats = {"rna_mean": rna_mean, "rna_std": rna_std, "prot_mean": prot_mean, "prot_std": prot_std}
         nb = self.config.likelihood == "nb"
-        self._data = CellBatches(rna_norm, prot_clr, donor_codes, rna_mean, rna_std, prot_mean, prot_std,
-                                 counts=rna_counts if nb else None,
-                                 library=library_size(rna_counts) if nb else None)
+        self._data = CellBatches(rna_counts, prot_clr, donor_codes, rna_mean, rna_std, prot_mean,
+                                 prot_std, counts=rna_counts if nb else None,
+                                 library=library_size(rna_counts) if nb else None,
+                                 normalize_rna=counts)
         self._set_priors(grn_prior, ppi_prior)
         self.pairs = matched_pairs(protein_map, self.proteins, self.genes)
         with torch.random.fork_rng(devices=[]):
