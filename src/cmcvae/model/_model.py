@@ -120,8 +120,9 @@ class CMCVAE:
             torch.manual_seed(self.config.seed)  # seeded initialisation, global RNG untouched
             self.module = CMCVAEModule(len(self.genes), len(self.proteins), len(self.donors), self.config)
         if nb:
-            lib = library_size(rna_counts[train])
-            prop = np.asarray(rna_counts[train].sum(axis=0)).ravel() / max(lib.sum(), 1.0)
+            # training-cell totals without copying the training rows (a sparse mat-vec)
+            lib = library_size(rna_counts)[train]
+            prop = np.asarray(rna_counts.T @ train.astype(np.float64)).ravel() / max(lib.sum(), 1.0)
             self.module.init_rna_offsets(torch.from_numpy(np.log(prop + 1e-8).astype(np.float32)))
 
     def _size_latents(self) -> None:
