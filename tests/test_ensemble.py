@@ -110,7 +110,7 @@ def tiny_inputs(tmp_path):
     config = tmp_path / "cfg.yaml"
     # a tiny model with no edge threshold so that two epochs already give edges that differ by seed
     config.write_text("arch: poster\nn_latent_rna: 4\nn_latent_protein: 2\nn_hidden: 32\nthreshold: 0.0\n"
-                      "edge_top_k: 10\n")
+                      "edge_top_k: 200\n")
     return ["fit", str(data), "--batch-key", "donor", "--protein-map", str(pmap),
             "--config", str(config), "--max-epochs", "2"]
 

@@ -95,8 +95,8 @@ def prepare(
 
 @app.command()
 def fit(
-    data: Annotated[Path, typer.Argument(help="Input .h5mu (modalities rna, prot; raw counts) or .h5ad with obsm['protein_expression'].")],
-    out: Annotated[Path, typer.Option("--out", help="Run folder to write (with --seeds: the ensemble folder).")],
+    data: Annotated[Path | None, typer.Argument(help="Input .h5mu (modalities rna, prot; raw counts) or .h5ad with obsm['protein_expression'] (not with --resume).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Run folder to write (with --seeds: the ensemble folder).")] = None,
     batch_key: Annotated[str | None, typer.Option("--batch-key", help="obs column with the donor/batch of each cell.")] = None,
     grn_prior: Annotated[Path | None, typer.Option("--grn-prior", help="TF→target prior (source,target[,weight] CSV/TSV).")] = None,
     ppi_prior: Annotated[Path | None, typer.Option("--ppi-prior", help="Protein→protein prior (source,target[,weight]).")] = None,
@@ -106,19 +106,53 @@ def fit(
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
     seeds: Annotated[str | None, typer.Option("--seeds", help="Seeds ensemble instead of one run: '0,1,2' or '0-4' trains one run per seed into OUT/seed_<k>/ and writes ensemble.json, stability.csv, matched_pairs.csv and network.graphml (edges kept in at least half the seeds) in OUT.")] = None,
     arch: Annotated[str | None, typer.Option("--arch", help="Model architecture: sem | poster (overrides the config).")] = None,
-    accelerator: Annotated[str, typer.Option("--accelerator", help="cpu | gpu | auto (Lightning).")] = "cpu",
-    devices: Annotated[str, typer.Option("--devices", help="Number of devices or 'auto'.")] = "1",
+    accelerator: Annotated[str | None, typer.Option("--accelerator", help="cpu | gpu | auto (Lightning; default cpu).")] = None,
+    devices: Annotated[str | None, typer.Option("--devices", help="Number of devices per node or 'auto' (default 1).")] = None,
+    strategy: Annotated[str | None, typer.Option("--strategy", help="Lightning strategy for several devices or nodes, e.g. ddp (data parallel: each process trains on its own shard of the cells; rank 0 writes the run). Not for --arch sem.")] = None,
+    num_nodes: Annotated[int | None, typer.Option("--num-nodes", help="Number of nodes for distributed training (default 1).")] = None,
+    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the interrupted fit in this run folder from its last checkpoint (RUN/checkpoints/last.ckpt), with the data, priors, config and seed it was started with; then write the run folder.")] = None,
     force: Force = False,
 ) -> None:
     """Train CMC-VAE on DATA and write the run folder (model, edges, graphs, metrics).
 
     With --seeds, train one run per seed and summarise how stable the edges are across seeds.
+    While training, OUT/checkpoints/ holds a checkpoint of the last finished epoch (removed once the run folder is written); if the fit is cut, `cmcvae fit --resume OUT` continues it.
     """
-    from .workflows import fit_run
+    from .workflows import fit_run, resume_run
 
+    hardware = {"accelerator": accelerator, "devices": None if devices is None else _devices(devices),
+                "strategy": strategy, "num_nodes": num_nodes}
+    if resume is not None:
+        if seeds is not None:
+            raise CMCVAEInputError("--resume continues one run; it cannot be combined with --seeds "
+                                   "(resume a seed's folder on its own, or refit the ensemble).")
+        given = [name for name, value in (("DATA", data), ("--out", out), ("--batch-key", batch_key),
+                                          ("--grn-prior", grn_prior), ("--ppi-prior", ppi_prior),
+                                          ("--protein-map", protein_map), ("--config", config),
+                                          ("--max-epochs", max_epochs), ("--seed", seed),
+                                          ("--arch", arch), ("--force", force or None))
+                 if value is not None]
+        if given:
+            raise CMCVAEInputError(
+                f"--resume continues the run with the inputs and settings it was started with; "
+                f"drop {', '.join(given)} (only --accelerator, --devices, --strategy and "
+                "--num-nodes may change)."
+            )
+        model = resume_run(resume, **hardware)
+        if getattr(model, "global_rank", 0) == 0:
+            _fitted(model, resume, "Resumed and finished the fit")
+        return
+    if data is None or out is None:
+        raise CMCVAEInputError("cmcvae fit needs DATA and --out RUN (or --resume RUN to continue "
+                               "an interrupted fit).")
+    hardware = {"accelerator": accelerator or "cpu", "devices": hardware["devices"] or 1,
+                "strategy": strategy, "num_nodes": num_nodes or 1}
     if seeds is not None:
         if seed is not None:
             raise CMCVAEInputError("Give either --seed (one run) or --seeds (an ensemble), not both.")
+        if strategy is not None or (num_nodes or 1) != 1:
+            raise CMCVAEInputError("--strategy / --num-nodes train one run at a time; run "
+                                   "`cmcvae fit --seed K --strategy …` for each seed instead of --seeds.")
         from .ensemble import fit_seeds
 
         def _done(k: int, model) -> None:
@@ -128,8 +162,9 @@ def fit(
 
         ens = fit_seeds(data, out, seeds, batch_key=batch_key, grn_prior=grn_prior,
                         ppi_prior=ppi_prior, protein_map=protein_map, config=config,
-                        max_epochs=max_epochs, accelerator=accelerator, devices=_devices(devices),
-                        force=force, callback=_done, **({} if arch is None else {"arch": arch}))
+                        max_epochs=max_epochs, accelerator=hardware["accelerator"],
+                        devices=hardware["devices"], force=force, callback=_done,
+                        **({} if arch is None else {"arch": arch}))
         n = ens["n_edges"]
         out_console.print(
             f"Ensemble of {len(ens['seeds'])} seeds written to [bold]{out}[/]: {n['any_seed']} edges in any "
@@ -143,11 +178,18 @@ def fit(
                                "(or refit the ensemble with --seeds … --force).")
     model = fit_run(data, out, batch_key=batch_key, grn_prior=grn_prior, ppi_prior=ppi_prior,
                     protein_map=protein_map, config=config, max_epochs=max_epochs, seed=seed,
-                    accelerator=accelerator, devices=_devices(devices), force=force,
-                    **({} if arch is None else {"arch": arch}))
+                    force=force, **hardware, **({} if arch is None else {"arch": arch}))
+    if getattr(model, "global_rank", 0) == 0:  # distributed: one report, from rank 0
+        _fitted(model, out)
+
+
+def _fitted(model, out: Path, what: str | None = None) -> None:
     m = model.metrics
-    what = (f"Fitted the feature-level SEM ({m['epochs']} iterations)" if model.config.arch == "sem"
-            else f"Trained {m['epochs']} epochs")
+    if what is None:
+        what = (f"Fitted the feature-level SEM ({m['epochs']} iterations)" if model.config.arch == "sem"
+                else f"Trained {m['epochs']} epochs")
+    elif model.config.arch != "sem":
+        what = f"{what} ({m['epochs']} epochs)"
     out_console.print(
         f"{what} in {m['timings']['fit_seconds']:.1f} s; DAG: {m['is_dag']} "
         f"({m['n_latent_edges']} edges). Run written to [bold]{out}[/]"

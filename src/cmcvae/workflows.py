@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,9 @@ from .data.protein_map import read_protein_map
 from .graph.export import prepare_out_dir, write_json, write_run
 from .model import CMCVAE, CMCVAEConfig
 
+# sub-folder of a run that holds fit_args.json and last.ckpt while it trains
+CHECKPOINTS = "checkpoints"
+
 
 def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | None = None,
             grn_prior: str | Path | pd.DataFrame | None = None,
@@ -24,38 +28,194 @@ def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | N
             protein_map: str | Path | pd.DataFrame | None = None,
             config: str | Path | CMCVAEConfig | None = None, max_epochs: int | None = None,
             seed: int | None = None, accelerator: str = "cpu", devices: int | str = 1,
-            force: bool = False, progress_bar: bool = True, **overrides: Any) -> CMCVAE:
-    """Read data and priors, train CMC-VAE and write the run folder ``out`` (DESIGN §3)."""
-    prepare_out_dir(out, force)  # fail before training, not after
-    data_path = None
+            force: bool = False, progress_bar: bool = True, strategy: str | Any | None = None,
+            num_nodes: int = 1, resume: bool = False, checkpoints: bool = True,
+            **overrides: Any) -> CMCVAE:
+    """Read data and priors, train CMC-VAE and write the run folder ``out`` (DESIGN §3).
+
+    While it trains, ``out/checkpoints/`` holds ``fit_args.json`` (the inputs and settings of
+    this call, written once the inputs passed their checks, before training) and ``last.ckpt`` (a Lightning checkpoint rewritten
+    after every epoch). Both are deleted once the run folder is written. A run whose training
+    was cut is continued by ``cmcvae fit --resume OUT`` (:func:`resume_run`), or by calling
+    this function again with the same arguments and ``resume=True``; it ends with the graph an
+    uninterrupted run gives.
+
+    Parameters
+    ----------
+    data
+        ``.h5mu`` / ``.h5ad`` path or a MuData.
+    out
+        Run folder.
+    batch_key, grn_prior, ppi_prior, protein_map
+        Donor column and optional prior networks / protein map (paths or data frames).
+    config, max_epochs, seed, **overrides
+        A :class:`CMCVAEConfig` or YAML/JSON file, and fields that override it.
+    accelerator, devices, strategy, num_nodes
+        Lightning Trainer options (:meth:`CMCVAE.train`); ``strategy="ddp"`` with
+        ``devices`` > 1 trains data-parallel. Only rank 0 writes the run folder.
+    force
+        Replace the files cmcvae writes in a non-empty ``out`` (and an interrupted run's
+        checkpoint there).
+    progress_bar
+        Show Lightning's progress bar.
+    resume
+        Continue the interrupted training in ``out`` from ``out/checkpoints/last.ckpt``. The
+        config must be the one the run was started with (checked against ``fit_args.json``).
+        Not for ``arch="sem"``.
+    checkpoints
+        Write the per-epoch checkpoint (``False``: the run cannot be resumed).
+
+    Returns
+    -------
+    CMCVAE
+        The trained model (on every rank; check ``model.global_rank`` before writing more).
+    """
+    from .model._model import check_lightning_options, is_primary_process
+
+    out = Path(out)
+    ckpt_dir = out / CHECKPOINTS
+    base = CMCVAEConfig.from_file(config) if isinstance(config, (str, Path)) else config or CMCVAEConfig()
+    if seed is not None:
+        overrides["seed"] = seed
+    if max_epochs is not None:
+        overrides["max_epochs"] = max_epochs
+    cfg = CMCVAEConfig.from_dict({**base.to_dict(), **overrides})
+    check_lightning_options(cfg.arch, resume=resume, strategy=strategy, num_nodes=num_nodes)
+    primary = is_primary_process(strategy, devices, num_nodes)  # False in a DDP child process
+    if resume:
+        _check_resumable(out, cfg)
+    elif primary:
+        if not force and (ckpt_dir / "last.ckpt").is_file():
+            raise CMCVAEInputError(
+                f"{out} holds an interrupted run ({CHECKPOINTS}/last.ckpt): continue it with "
+                f"`cmcvae fit --resume {out}`, or pass --force to train again from the start."
+            )
+        prepare_out_dir(out, force)  # fail before training, not after
+        _clear_checkpoints(ckpt_dir)
+    args = {
+        "data": None if isinstance(data, md.MuData) else str(Path(data).resolve()),
+        "batch_key": batch_key,
+        **{key: str(Path(value).resolve()) if isinstance(value, (str, Path)) else None
+           for key, value in (("grn_prior", grn_prior), ("ppi_prior", ppi_prior),
+                              ("protein_map", protein_map))},
+        "in_memory": [key for key, value in (("data", data), ("grn_prior", grn_prior),
+                                             ("ppi_prior", ppi_prior), ("protein_map", protein_map))
+                      if value is not None and not isinstance(value, (str, Path))],
+        "config": cfg.to_dict(), "accelerator": accelerator, "devices": devices,
+        "strategy": strategy if isinstance(strategy, str) else None, "num_nodes": num_nodes,
+    }
     if not isinstance(data, md.MuData):
-        data_path = str(Path(data).resolve())
         data = read_input(data)
     grn = read_network(grn_prior, "GRN prior") if isinstance(grn_prior, (str, Path)) else grn_prior
     ppi = read_network(ppi_prior, "PPI prior") if isinstance(ppi_prior, (str, Path)) else ppi_prior
     pmap = read_protein_map(protein_map) if isinstance(protein_map, (str, Path)) else protein_map
     if pmap is None and isinstance(data.uns.get("protein_map"), pd.DataFrame):
         pmap = data.uns["protein_map"]  # written by `cmcvae prepare`
-    if isinstance(config, (str, Path)):
-        cfg = CMCVAEConfig.from_file(config)
-    else:
-        cfg = config or CMCVAEConfig()
-    if seed is not None:
-        overrides["seed"] = seed
-    if max_epochs is not None:
-        overrides["max_epochs"] = max_epochs
     CMCVAE.setup_mudata(data, batch_key=batch_key)
-    model = CMCVAE(data, grn_prior=grn, ppi_prior=ppi, protein_map=pmap, config=cfg, **overrides)
-    model.train(accelerator=accelerator, devices=devices, progress_bar=progress_bar)
-    info = {
-        "data": data_path, "batch_key": batch_key,
-        "grn_prior": str(Path(grn_prior).resolve()) if isinstance(grn_prior, (str, Path)) else None,
-        "ppi_prior": str(Path(ppi_prior).resolve()) if isinstance(ppi_prior, (str, Path)) else None,
-        "protein_map": str(Path(protein_map).resolve()) if isinstance(protein_map, (str, Path)) else None,
-        "config": model.config.to_dict(),
-    }
+    model = CMCVAE(data, grn_prior=grn, ppi_prior=ppi, protein_map=pmap, config=cfg)
+    if checkpoints and primary and not resume:  # only once the inputs passed their checks
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        write_json(ckpt_dir / "fit_args.json", args)
+    model.train(accelerator=accelerator, devices=devices, progress_bar=progress_bar,
+                checkpoint_dir=ckpt_dir if checkpoints or resume else None, resume=resume,
+                strategy=strategy, num_nodes=num_nodes)
+    if getattr(model, "global_rank", 0) != 0:
+        return model  # distributed training: rank 0 writes the run folder
+    info = {key: args[key] for key in ("data", "batch_key", "grn_prior", "ppi_prior", "protein_map")}
+    info["config"] = model.config.to_dict()
     write_run(model, out, force=True, run_info=info)
+    _clear_checkpoints(ckpt_dir)
     return model
+
+
+def resume_run(run: str | Path, *, accelerator: str | None = None, devices: int | str | None = None,
+               strategy: str | None = None, num_nodes: int | None = None,
+               progress_bar: bool = True) -> CMCVAE:
+    """Continue the interrupted ``cmcvae fit`` in ``run`` (``cmcvae fit --resume RUN``).
+
+    Reads the data and prior paths, batch key and config (seed included) from
+    ``run/checkpoints/fit_args.json``, continues training from ``run/checkpoints/last.ckpt``
+    and writes the run folder as :func:`fit_run` does. The hardware options default to the
+    ones the run was started with. Lightning checkpoints are read with
+    ``torch.load(weights_only=True)``.
+
+    Parameters
+    ----------
+    run
+        Run folder of the interrupted fit.
+    accelerator, devices, strategy, num_nodes
+        Override the recorded Lightning options (e.g. fewer devices). Changing the number of
+        processes changes the sharding of later epochs, so the graph is no longer exactly the
+        one an uninterrupted run gives.
+    progress_bar
+        Show Lightning's progress bar.
+
+    Returns
+    -------
+    CMCVAE
+        The trained model.
+    """
+    run = Path(run)
+    args_file = run / CHECKPOINTS / "fit_args.json"
+    if not args_file.is_file():
+        raise CMCVAEInputError(_nothing_to_resume(run))
+    args = _read_json(args_file)
+    cfg = CMCVAEConfig.from_dict(args["config"])
+    from .model._model import check_lightning_options
+
+    check_lightning_options(cfg.arch, resume=True)
+    if args.get("in_memory"):
+        raise CMCVAEInputError(
+            f"{run} was started from Python with in-memory {', '.join(args['in_memory'])}, which "
+            "the command line cannot read back; resume it in Python with fit_run(<the same "
+            f"inputs>, {str(run)!r}, resume=True)."
+        )
+    return fit_run(args["data"], run, batch_key=args.get("batch_key"),
+                   grn_prior=args.get("grn_prior"), ppi_prior=args.get("ppi_prior"),
+                   protein_map=args.get("protein_map"), config=cfg,
+                   accelerator=accelerator or args.get("accelerator") or "cpu",
+                   devices=devices if devices is not None else args.get("devices", 1),
+                   strategy=strategy if strategy is not None else args.get("strategy"),
+                   num_nodes=num_nodes if num_nodes is not None else args.get("num_nodes", 1),
+                   progress_bar=progress_bar, resume=True)
+
+
+def _nothing_to_resume(run: Path) -> str:
+    if (run / "model").is_dir():
+        why = "it holds a finished run (model/ is written and its checkpoint was removed)"
+    elif not run.is_dir():
+        why = "the folder does not exist"
+    else:
+        why = f"it has no checkpoint ({CHECKPOINTS}/last.ckpt): training never finished an epoch"
+    return (f"nothing to resume in {run}: {why}. Run `cmcvae fit DATA --out {run}` without "
+            "--resume (with --force to reuse the folder).")
+
+
+def _check_resumable(out: Path, cfg: CMCVAEConfig) -> None:
+    """A checkpoint is there, and the config is the one the run was started with."""
+    if not (out / CHECKPOINTS / "last.ckpt").is_file():
+        raise CMCVAEInputError(_nothing_to_resume(out))
+    started = _read_json(out / CHECKPOINTS / "fit_args.json").get("config")
+    if started is None:
+        return
+    started = CMCVAEConfig.from_dict(started).to_dict()
+    now = json.loads(json.dumps(cfg.to_dict()))
+    changed = sorted(k for k in now if now[k] != started.get(k))
+    if changed:
+        raise CMCVAEInputError(
+            f"The run in {out} was started with another config ({', '.join(changed)} differ): "
+            "resume it with the settings it was started with (`cmcvae fit --resume` reads them "
+            f"from {CHECKPOINTS}/fit_args.json)."
+        )
+
+
+def _clear_checkpoints(folder: Path) -> None:
+    """Remove the files a fit keeps in ``folder`` while training (and ``folder`` if then empty)."""
+    for name in ("last.ckpt", "fit_args.json"):
+        if (folder / name).is_file():
+            (folder / name).unlink()
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def _training_counts(run: Path, data: str | Path | md.MuData | None, model: CMCVAE):

@@ -234,13 +234,18 @@ class CMCVAE:
         return out
 
     def train(self, max_epochs: int | None = None, accelerator: str = "cpu", devices: int | str = 1,
-              batch_size: int | None = None, progress_bar: bool = True, **trainer_kwargs: Any) -> CMCVAE:
+              batch_size: int | None = None, progress_bar: bool = True,
+              checkpoint_dir: str | Path | None = None, resume: bool = False,
+              strategy: str | Any | None = None, num_nodes: int = 1,
+              **trainer_kwargs: Any) -> CMCVAE:
         """Train along DAGMA's central path with early stopping on the validation split.
 
         With ``arch="sem"``: noise-corrected correlation of the training-split cells, the DAGMA
         fit of the feature-level SEM (iterations from ``sem_stages``; ``max_epochs``,
         ``batch_size``, ``devices`` and Lightning options do not apply) and the projection of
-        ``W`` onto an exact DAG (:func:`cmcvae.graph.threshold.project_to_dag`).
+        ``W`` onto an exact DAG (:func:`cmcvae.graph.threshold.project_to_dag`). It is not
+        trained with Lightning: ``checkpoint_dir`` is ignored, and ``resume``, ``strategy`` and
+        ``num_nodes`` raise :class:`~cmcvae.CMCVAEInputError`.
 
         Parameters
         ----------
@@ -249,21 +254,61 @@ class CMCVAE:
         accelerator, devices
             Passed to :class:`lightning.pytorch.Trainer` (``"auto"`` picks a GPU when present).
         batch_size
-            Minibatch size (default from the config).
+            Minibatch size (default from the config); under distributed training, the number of
+            cells of one optimiser step summed over all processes.
         progress_bar
             Show Lightning's progress bar (``arch="sem"``: one line per DAGMA stage on stderr).
+        checkpoint_dir
+            Folder for a Lightning checkpoint, ``last.ckpt``, rewritten at the end of every epoch:
+            weights, optimiser (the learning rate of ``A`` included), loop counters, early
+            stopping, the best epoch so far and the training history. Training anew (without
+            ``resume``) first deletes an earlier ``last.ckpt`` there.
+        resume
+            Continue from ``checkpoint_dir/last.ckpt`` (an epoch that was cut is trained again
+            from its start). Build the model the same way (same data, priors and config, seed
+            included) and keep ``max_epochs``: every random draw depends on the seed and the epoch
+            only, so the result is the graph an uninterrupted training gives on the same hardware.
+            The checkpoint is read with ``torch.load(weights_only=True)``.
+        strategy, num_nodes
+            Lightning distributed strategy (``"ddp"``, ``"ddp_spawn"`` …) and number of nodes
+            (default: one process, or Lightning's choice when ``devices`` > 1).
+        **trainer_kwargs
+            Further :class:`lightning.pytorch.Trainer` options; ``callbacks`` are added to the
+            model's own.
+
+        Returns
+        -------
+        CMCVAE
+            ``self``, trained. ``self.global_rank`` is this process's rank (``0`` unless
+            training was distributed); only rank 0 should write results.
+
+        Notes
+        -----
+        Distributed training (data parallel): every process trains on its own shard of the
+        training cells (:class:`~cmcvae.data.batches.EpochBatchSampler`; Lightning's
+        distributed sampler is off) and gradients are averaged, so the graph parameters stay
+        identical on all processes, and so does the M-matrix guard's decision. Every process
+        evaluates the whole validation split, so early stopping and the best epoch are decided
+        identically everywhere. With ``"ddp"`` every process runs the calling script to its end
+        (check ``global_rank`` before writing); with ``"ddp_spawn"`` the calling process gets
+        rank 0's model and history back. Checkpoints are written by rank 0; to resume on
+        several nodes ``checkpoint_dir`` must be on a shared file system.
         """
         if not hasattr(self, "_data"):
             raise CMCVAEInputError("This model was loaded without data; it can be inspected but not trained.")
+        self.global_rank = 0
         if self.config.arch == "sem":
+            check_lightning_options("sem", resume=resume, strategy=strategy, num_nodes=num_nodes)
             if max_epochs is not None:
                 log.info("max_epochs does not apply to arch='sem' (iterations come from sem_stages).")
             train_sem(self, accelerator, progress=progress_bar)
             return self
         import lightning.pytorch as pl
+        from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
         from .plan import FinalStageEarlyStopping, KeepBest, TrainingPlan
 
+        ckpt_path = _checkpoint_to_resume(checkpoint_dir, resume, strategy, devices, num_nodes)
         c = self.config
         max_epochs = int(max_epochs or c.max_epochs)
         batch_size = int(batch_size or c.batch_size)
@@ -274,23 +319,35 @@ class CMCVAE:
         train_loader = make_loader(self._data, train_idx, batch_size, shuffle=True, seed=c.seed)
         val_loader = make_loader(self._data, val_idx, batch_size, shuffle=False) if len(val_idx) else None
         plan = TrainingPlan(self.module, self._prior_tensors())
-        callbacks = [KeepBest()]
+        callbacks: list[Any] = [KeepBest()]
         if val_loader is not None:
             callbacks.append(FinalStageEarlyStopping(c.early_stopping_patience))
+        if checkpoint_dir is not None:
+            # no monitor, top-1 under a fixed name: last.ckpt is rewritten after every epoch
+            callbacks.append(ModelCheckpoint(dirpath=checkpoint_dir, filename="last", save_top_k=1,
+                                             every_n_epochs=1, enable_version_counter=False))
+        extra = trainer_kwargs.pop("callbacks", None) or []
+        callbacks += [extra] if isinstance(extra, Callback) else list(extra)
         for name in ("lightning.pytorch", "lightning.fabric"):
             logging.getLogger(name).setLevel(logging.WARNING)
         trainer = pl.Trainer(
             max_epochs=max_epochs, accelerator=accelerator, devices=devices, logger=False,
-            enable_checkpointing=False, enable_model_summary=False, callbacks=callbacks,
-            enable_progress_bar=progress_bar, num_sanity_val_steps=0,
+            strategy="auto" if strategy is None else strategy, num_nodes=int(num_nodes),
+            use_distributed_sampler=False,  # the training loader shards itself (seeded per epoch)
+            enable_checkpointing=checkpoint_dir is not None, enable_model_summary=False,
+            callbacks=callbacks, enable_progress_bar=progress_bar, num_sanity_val_steps=0,
             limit_val_batches=1.0 if val_loader is not None else 0, **trainer_kwargs,
         )
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", ".*does not have many workers.*")
             warnings.filterwarnings("ignore", ".*number of training batches.*")
-            trainer.fit(plan, train_dataloaders=train_loader, val_dataloaders=val_loader)
+            warnings.filterwarnings("ignore", ".*exists and is not empty.*")
+            warnings.filterwarnings("ignore", ".*sync_dist=True.*")
+            trainer.fit(plan, train_dataloaders=train_loader, val_dataloaders=val_loader,
+                        ckpt_path=ckpt_path, weights_only=True)
         elapsed = time.perf_counter() - start
+        self.global_rank = int(trainer.global_rank)
         self.module.cpu().eval()
         self.history = plan.history
         self.is_trained = True
@@ -494,3 +551,61 @@ def _json_default(obj):
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     raise TypeError(f"not JSON serialisable: {type(obj)}")
+
+
+def check_lightning_options(arch: str, *, resume: bool = False, strategy: Any = None,
+                            num_nodes: int = 1) -> None:
+    """Refuse checkpoint resume and distributed options for ``arch="sem"`` (not Lightning-trained)."""
+    if arch != "sem":
+        return
+    given = [name for name, on in (("resume", resume), ("strategy", strategy not in (None, "auto")),
+                                   ("num_nodes", int(num_nodes or 1) != 1)) if on]
+    if given:
+        raise CMCVAEInputError(
+            f"arch='sem' is fitted in one go without Lightning: it has no checkpoints to resume "
+            f"and no distributed training, so {', '.join(given)} cannot be used with it (drop "
+            "--resume / --strategy / --num-nodes, or fit the default arch='poster')."
+        )
+
+
+def may_be_distributed(strategy: Any = None, devices: int | str = 1, num_nodes: int = 1) -> bool:
+    """Whether these Trainer options may start several processes."""
+    return (strategy not in (None, "auto") or int(num_nodes or 1) != 1
+            or str(devices) not in ("1", "None"))
+
+
+def is_primary_process(strategy: Any = None, devices: int | str = 1, num_nodes: int = 1) -> bool:
+    """``False`` in a process that a distributed launcher started with a non-zero rank.
+
+    Read from the environment before training starts (``RANK``, ``LOCAL_RANK``, ``NODE_RANK``,
+    ``SLURM_PROCID`` …), and only when the options ask for several processes: Lightning's
+    ``"ddp"`` launcher reruns the calling script in every further process, which must neither
+    prepare the output folder nor delete a checkpoint. After training use ``global_rank``.
+    """
+    import os
+
+    if not may_be_distributed(strategy, devices, num_nodes):
+        return True
+    keys = ("RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")
+    return all(os.environ.get(key, "0").strip() in ("", "0") for key in keys)
+
+
+def _checkpoint_to_resume(checkpoint_dir: str | Path | None, resume: bool, strategy: Any,
+                          devices: int | str, num_nodes: int) -> Path | None:
+    """``last.ckpt`` to resume from, or ``None``; a new training removes a stale ``last.ckpt``."""
+    if checkpoint_dir is None:
+        if resume:
+            raise CMCVAEInputError("resume=True needs checkpoint_dir, the folder holding last.ckpt.")
+        return None
+    last = Path(checkpoint_dir) / "last.ckpt"
+    if resume:
+        if not last.is_file():
+            raise CMCVAEInputError(
+                f"nothing to resume: {Path(checkpoint_dir)} has no last.ckpt (training never "
+                "finished an epoch there); train without resume=True."
+            )
+        return last
+    if last.is_file() and is_primary_process(strategy, devices, num_nodes):
+        last.unlink()  # a new training must not leave an older run's checkpoint behind
+    return None
+

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import lightning.pytorch as pl
+import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping
 
@@ -17,6 +20,15 @@ class TrainingPlan(pl.LightningModule):
     weights ``h(A)`` by ``λ_dag · growth^t`` and uses log-det scale ``s_t``. After every
     optimiser step the plan checks that ``ρ(A∘A) < guard_margin · s``; if not, it restores
     the previous ``A`` and halves the learning rate of ``A`` (reset at each new stage).
+
+    Everything random is a function of ``(config.seed, epoch)``: each training epoch reseeds
+    torch (the reparameterisation noise) from ``(seed, epoch, rank)`` and the training loader's
+    :class:`~cmcvae.data.batches.EpochBatchSampler` orders the cells by ``(seed, epoch)``.
+    ``history``, ``guard_events``, ``skipped_steps`` and whether early stopping has fired are
+    part of the plan's ``state_dict`` (``get_extra_state``), so a Lightning checkpoint restores
+    them and a spawned distributed run hands them back to the main process. Under distributed
+    training the decision to skip a non-finite step is taken jointly by all processes and the
+    training losses in ``history`` are averaged over all of them.
     """
 
     def __init__(self, module: CMCVAEModule, prior: dict[str, torch.Tensor] | None = None):
@@ -28,6 +40,7 @@ class TrainingPlan(pl.LightningModule):
         self.skipped_steps = 0
         self.history: list[dict[str, float]] = []
         self._epoch_sums: dict[str, dict[str, float]] = {}
+        self._epoch_begun = -1
 
     # ------------------------------------------------------------------ schedule
     @property
@@ -71,7 +84,10 @@ class TrainingPlan(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         terms = self._step(batch, "train")
-        if not torch.isfinite(terms["loss"]):
+        finite = bool(torch.isfinite(terms["loss"]))
+        if self.trainer.world_size > 1:  # every process skips, or none: DDP must stay in step
+            finite = self.trainer.strategy.reduce_boolean_decision(finite, all=True)
+        if not finite:
             self.skipped_steps += 1
             return None
         self.log("loss", terms["loss"], prog_bar=True, batch_size=batch["x"].shape[0])
@@ -81,7 +97,16 @@ class TrainingPlan(pl.LightningModule):
         terms = self._step(batch, "val")
         self.log("val_elbo", terms["elbo"], prog_bar=True, batch_size=batch["x"].shape[0])
 
-    def on_train_epoch_start(self) -> None:
+    def on_train_batch_start(self, batch, batch_idx) -> None:
+        # Not on_train_epoch_start: Lightning skips that hook for the first epoch after resuming
+        # from a checkpoint written at the end of an epoch.
+        if self._epoch_begun != self.current_epoch:
+            self._epoch_begun = self.current_epoch
+            self._begin_epoch()
+
+    def _begin_epoch(self) -> None:
+        # the noise of this epoch depends on (seed, epoch, rank) only: a resumed run repeats it
+        torch.manual_seed(epoch_seed(self.config.seed, self.current_epoch, self.global_rank))
         if self.current_epoch > 0 and self.current_epoch % max(self.config.epochs_per_stage, 1) == 0:
             for group in self.optimizers().param_groups:
                 if group.get("name") == "A":
@@ -93,6 +118,7 @@ class TrainingPlan(pl.LightningModule):
             return
         record = {"epoch": float(self.current_epoch), "stage": float(self.stage),
                   "lambda_dag": self.lambda_dag, "s": self.s, "beta": self.beta}
+        self._reduce_train_sums()
         for split, sums in self._epoch_sums.items():
             n = max(sums["n"], 1.0)
             record.update({f"{split}_{k}": v / n for k, v in sums.items() if k != "n"})
@@ -100,6 +126,34 @@ class TrainingPlan(pl.LightningModule):
         self._epoch_sums = {}
         # FinalStageEarlyStopping reads this only once the DAG penalty has its final weight.
         self.log("val_monitor", record.get("val_elbo", float("inf")))
+
+    def _reduce_train_sums(self) -> None:
+        """Sum the training sums over processes (each saw its own shard); validation is not sharded."""
+        if self._trainer is None or self.trainer.world_size <= 1 or "train" not in self._epoch_sums:
+            return
+        sums = self._epoch_sums["train"]
+        keys = sorted(sums)
+        total = torch.tensor([sums[k] for k in keys], dtype=torch.float64, device=self.device)
+        total = self.trainer.strategy.reduce(total, reduce_op="sum")
+        self._epoch_sums["train"] = dict(zip(keys, total.cpu().tolist(), strict=True))
+
+    # ------------------------------------------------------------------ state
+    def get_extra_state(self) -> dict[str, Any]:
+        """Training state beyond the weights, kept in the ``state_dict`` (weights-only safe)."""
+        trainer = self._trainer
+        return {"history": [dict(r) for r in self.history], "guard_events": int(self.guard_events),
+                "skipped_steps": int(self.skipped_steps),
+                "stopped": bool(trainer is not None and trainer.should_stop)}
+
+    def set_extra_state(self, state: Any) -> None:
+        """Restore :meth:`get_extra_state`; a run stopped early stays stopped when resumed."""
+        if not isinstance(state, dict):
+            return
+        self.history = [dict(r) for r in state.get("history", [])]
+        self.guard_events = int(state.get("guard_events", 0))
+        self.skipped_steps = int(state.get("skipped_steps", 0))
+        if state.get("stopped") and self._trainer is not None:
+            self._trainer.should_stop = True
 
     # ------------------------------------------------------------------ optimiser
     def configure_optimizers(self):
@@ -125,7 +179,10 @@ class FinalStageEarlyStopping(EarlyStopping):
     """Early stopping on ``val_monitor`` that only counts epochs of the final DAGMA stage."""
 
     def __init__(self, patience: int):
-        super().__init__(monitor="val_monitor", mode="min", patience=patience, check_finite=False)
+        # check_on_train_epoch_end=False: the check runs in on_validation_end (Lightning's default
+        # with validation every epoch is on_train_epoch_end, which is switched off below)
+        super().__init__(monitor="val_monitor", mode="min", patience=patience, check_finite=False,
+                         check_on_train_epoch_end=False)
 
     def on_validation_end(self, trainer, pl_module) -> None:
         if getattr(pl_module, "is_final_stage", True):
@@ -136,7 +193,11 @@ class FinalStageEarlyStopping(EarlyStopping):
 
 
 class KeepBest(Callback):
-    """Keeps the parameters of the best final-stage validation epoch and restores them at the end."""
+    """Keeps the parameters of the best final-stage validation epoch and restores them at the end.
+
+    The best value and parameters are part of Lightning checkpoints (:meth:`state_dict`). They are
+    restored at ``on_fit_end``, which also runs when a resumed run has nothing left to train.
+    """
 
     def __init__(self):
         self.best = float("inf")
@@ -150,6 +211,25 @@ class KeepBest(Callback):
             self.best = value
             self.state = {k: v.detach().clone() for k, v in pl_module.module.state_dict().items()}
 
-    def on_train_end(self, trainer, pl_module) -> None:
+    def on_fit_end(self, trainer, pl_module) -> None:
+        self.restore(pl_module)
+
+    def restore(self, pl_module: TrainingPlan) -> None:
+        """Load the best parameters (if any) into ``pl_module.module``."""
         if self.state is not None:
             pl_module.module.load_state_dict(self.state)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Best value and parameters so far (saved in Lightning checkpoints)."""
+        return {"best": float(self.best), "state": self.state}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` (when Lightning resumes from a checkpoint)."""
+        self.best = float(state_dict.get("best", float("inf")))
+        self.state = state_dict.get("state")
+
+
+def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
+    """Torch seed of one training epoch of one process: a function of ``(seed, epoch, rank)``."""
+    entropy = [int(seed) & 0xFFFFFFFF, int(epoch), int(rank)]
+    return int(np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0] >> 1)
