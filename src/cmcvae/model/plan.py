@@ -78,8 +78,9 @@ class TrainingPlan(pl.LightningModule):
         n = batch["x"].shape[0]
         sums = self._epoch_sums.setdefault(split, {"n": 0.0})
         sums["n"] += n
+        # Running sums stay tensors on the device: no host sync per step (read at epoch end).
         for key, value in terms.items():
-            sums[key] = sums.get(key, 0.0) + float(value.detach()) * n
+            sums[key] = sums.get(key, 0.0) + value.detach().double() * n
         return terms
 
     def training_step(self, batch, batch_idx):
@@ -118,6 +119,8 @@ class TrainingPlan(pl.LightningModule):
             return
         record = {"epoch": float(self.current_epoch), "stage": float(self.stage),
                   "lambda_dag": self.lambda_dag, "s": self.s, "beta": self.beta}
+        self._epoch_sums = {split: {k: float(v) for k, v in sums.items()}
+                            for split, sums in self._epoch_sums.items()}
         self._reduce_train_sums()
         for split, sums in self._epoch_sums.items():
             n = max(sums["n"], 1.0)
