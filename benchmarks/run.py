@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     out = args.out or ROOT / "benchmarks" / "results" / ("benchmark_quick" if args.quick else "benchmark")
     record = run_benchmark(data_root=args.data_root, seeds=args.seeds, quick=args.quick,
                            progress=lambda m: print(m, file=sys.stderr, flush=True),
-                           checkpoint=None)
+                           checkpoint=out.with_suffix(".partial.json"))
     js, md = write_results(record, out, force=True)
     print(render_markdown(record))
     print(f"wrote {js} and {md}", file=sys.stderr)
