@@ -8,7 +8,8 @@ block. The values are continuous (``counts=False``), so they are only standardis
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import anndata as ad
@@ -20,6 +21,18 @@ from ._trivial import check_expression, dense_edges
 __all__ = ["cmcvae_network"]
 
 _BLOCK = {"rna": "rna_rna", "protein": "protein_protein"}
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Silence cmcvae's info messages (one line per fit would drown the benchmark's progress)."""
+    logger = logging.getLogger("cmcvae")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _small_data_defaults(n_cells: int, arch: str) -> dict[str, Any]:
@@ -69,13 +82,9 @@ def cmcvae_network(X: np.ndarray, features: Sequence[str], *, seed: int = 0,
     adata.obs_names = [f"c{i}" for i in range(Xa.shape[0])]
     CMCVAE.setup_anndata(adata, modality=modality, counts=False)
     options = {**_small_data_defaults(Xa.shape[0], arch), **config}
-    level = logging.getLogger("cmcvae").level
-    logging.getLogger("cmcvae").setLevel(logging.WARNING)
-    try:
+    with quiet():
         model = CMCVAE(adata, arch=arch, seed=seed, **options)
         model.train(progress_bar=False)
-    finally:
-        logging.getLogger("cmcvae").setLevel(level)
     net = model.get_feature_networks(kind, (_BLOCK[modality],))[_BLOCK[modality]]
     edges = dense_edges(net.to_numpy(), list(net.index))
     if arch == "sem":

@@ -10,7 +10,6 @@ gene-level direction accuracy), and the gene→gene networks against the true TF
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
@@ -25,6 +24,7 @@ from ..evaluate._baselines import (
 )
 from ..evaluate._perturbation import validate
 from ..evaluate._recovery import association_networks, recovery_scores
+from ._cmcvae import quiet
 
 __all__ = ["SIM_SETTINGS", "CROSSMODAL_METHODS", "crossmodal_task"]
 
@@ -47,17 +47,13 @@ CROSSMODAL_METHODS = ("cmcvae", "cmcvae_sem", "correlation", "ridge", "totalvi",
 def _fit(sim, arch: str, seed: int) -> tuple[Any, float]:
     from ..model import CMCVAE
 
-    level = logging.getLogger("cmcvae").level
-    logging.getLogger("cmcvae").setLevel(logging.WARNING)
-    try:
+    with quiet():
         CMCVAE.setup_mudata(sim.mdata, batch_key="donor")
         model = CMCVAE(sim.mdata, grn_prior=sim.grn_prior, ppi_prior=sim.ppi_prior,
                        protein_map=sim.protein_map, arch=arch, seed=seed)
         start = time.perf_counter()
         model.train(progress_bar=False)
         return model, time.perf_counter() - start
-    finally:
-        logging.getLogger("cmcvae").setLevel(level)
 
 
 def crossmodal_task(setting: str, seed: int, *, methods: tuple[str, ...] = CROSSMODAL_METHODS,

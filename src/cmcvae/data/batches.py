@@ -63,18 +63,17 @@ class CellBatches(Dataset):
 
     def __getitem__(self, idx) -> dict[str, torch.Tensor]:
         idx = np.sort(np.asarray(idx, dtype=np.int64))
-        rows = self.rna[idx]
-        if self.normalize_rna:
-            rows = log_normalize(rows)
+        raw = self.rna[idx]  # sliced once: also the counts when they are the same matrix
+        rows = log_normalize(raw) if self.normalize_rna else raw
         x = (rows.toarray() - self.rna_mean) / self.rna_std
         y = (self.prot[idx] - self.prot_mean) / self.prot_std
         batch = {
-            "x": torch.from_numpy(x.astype(np.float32)),
-            "y": torch.from_numpy(y.astype(np.float32)),
+            "x": torch.from_numpy(x.astype(np.float32, copy=False)),
+            "y": torch.from_numpy(y.astype(np.float32, copy=False)),
             "donor": torch.from_numpy(self.donor[idx]),
         }
         if self.counts is not None:  # non-zeros only: the NB likelihood needs nothing else
-            sub = self.counts[idx].tocoo()
+            sub = (raw if self.counts is self.rna else self.counts[idx]).tocoo()
             batch["counts_index"] = torch.from_numpy(
                 np.vstack([sub.row, sub.col]).astype(np.int64))
             batch["counts_value"] = torch.from_numpy(sub.data.astype(np.float32))
