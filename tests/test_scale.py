@@ -3,50 +3,86 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 import torch
 
-from cmcvae.data.batches import CellBatches
-from cmcvae.model.module import nb_log_likelihood, nb_log_likelihood_sparse
+from cmcvae.data.batches import CellBatches, count_histogram
+from cmcvae.model.likelihood import nb_batch_log_likelihood, nb_log_likelihood
 
 
-def test_sparse_nb_matches_dense_including_zero_rows_and_gradients():
+@pytest.mark.parametrize("max_count", [None, 3, 32])
+def test_sparse_nb_matches_dense_including_zero_rows_and_gradients(max_count):
     rng = np.random.default_rng(0)
     counts = sp.random(40, 30, density=0.2, format="csr", random_state=1,
                        data_rvs=lambda k: rng.poisson(3, k) + 1).astype(np.float32)
     counts[5] = 0  # a cell without counts
     counts.eliminate_zeros()
+    counts.data[0] = 40.0  # a count far above the histogram
     log_mu = torch.tensor(rng.normal(0, 2, (40, 30)), dtype=torch.float64, requires_grad=True)
     log_theta = torch.tensor(rng.normal(1, 0.5, 30), dtype=torch.float64, requires_grad=True)
-    dense = nb_log_likelihood(torch.from_numpy(counts.toarray()).double(), torch.exp(log_mu),
-                              torch.exp(log_theta)).sum(1)
+    x, mu, theta = torch.from_numpy(counts.toarray()).double(), torch.exp(log_mu), torch.exp(log_theta)
+    log_t_mu = torch.log(theta + mu)  # the textbook NB, exact (no eps)
+    dense = (theta * (log_theta - log_t_mu) + x * (log_mu - log_t_mu) + torch.lgamma(x + theta)
+             - torch.lgamma(theta) - torch.lgamma(x + 1.0)).sum()
+    torch.testing.assert_close(nb_log_likelihood(x, mu, theta).sum(), dense, rtol=1e-6, atol=0)
     coo = counts.tocoo()
     rows, cols = torch.from_numpy(coo.row.astype(np.int64)), torch.from_numpy(coo.col.astype(np.int64))
-    sparse = nb_log_likelihood_sparse(log_mu, torch.exp(log_theta), rows, cols,
-                                      torch.from_numpy(coo.data).double())
-    torch.testing.assert_close(sparse, dense, rtol=1e-10, atol=1e-9)
-    g_dense = torch.autograd.grad(dense.sum(), (log_mu, log_theta))
-    g_sparse = torch.autograd.grad(sparse.sum(), (log_mu, log_theta))
+    values = torch.from_numpy(coo.data).double()
+    extra = {}
+    if max_count is not None:
+        hist = count_histogram(coo.col.astype(np.int64), coo.data, 30, max_count)
+        assert hist["counts_hist"].sum() + len(hist["counts_big_values"]) == counts.nnz
+        extra = {"hist": hist["counts_hist"], "big_cols": hist["counts_big_cols"],
+                 "big_values": hist["counts_big_values"].double()}
+    sparse = nb_batch_log_likelihood(log_mu - log_theta, log_theta, rows, cols, values, **extra)
+    torch.testing.assert_close(sparse, dense, rtol=1e-12, atol=1e-9)
+    g_dense = torch.autograd.grad(dense, (log_mu, log_theta))
+    g_sparse = torch.autograd.grad(sparse, (log_mu, log_theta))
     for a, b in zip(g_sparse, g_dense, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9)
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
 
 
-def test_cell_batches_give_nonzeros_and_the_lgamma_constant():
+def test_nb_is_finite_for_extreme_means():
+    log_theta = torch.zeros(3, requires_grad=True)
+    log_ratio = torch.tensor([[200.0, -200.0, 0.0]], requires_grad=True)
+    value = nb_batch_log_likelihood(log_ratio, log_theta, torch.tensor([0, 0]), torch.tensor([0, 1]),
+                                    torch.tensor([2.0, 5.0]))
+    assert torch.isfinite(value)
+    value.backward()
+    assert torch.isfinite(log_ratio.grad).all() and torch.isfinite(log_theta.grad).all()
+
+
+def test_cell_batches_carry_the_nonzeros_and_their_histogram():
     rng = np.random.default_rng(2)
     counts = sp.random(20, 12, density=0.3, format="csr", random_state=3,
                        data_rvs=lambda k: rng.poisson(4, k) + 1).astype(np.float32)
-    z = np.zeros(12, dtype=np.float32)
-    ds = CellBatches(counts, np.zeros((20, 2), np.float32), np.zeros(20, int), z, z + 1,
-                     np.zeros(2, np.float32), np.ones(2, np.float32), counts=counts,
-                     library=np.asarray(counts.sum(1)).ravel())
-    idx = np.array([7, 2, 11])
+    counts.data[1:4] = [0.0, 50.0, 7.0]  # a stored zero and a count above max_count...
+    assert counts.indptr[1] == 1 and counts.indptr[2] >= 4  # ...in cell 1
+    prot = rng.normal(size=(20, 2)).astype(np.float32)
+    ds = CellBatches(counts, prot, np.arange(20) % 3, np.ones(2, np.float32),
+                     np.full(2, 2.0, np.float32), normalize=True, nb=True, max_count=8)
+    idx = np.array([7, 1, 11])
     b = ds[idx]
-    rows, cols = b["counts_index"].numpy()
+    order = np.sort(idx)
     rebuilt = np.zeros((3, 12), np.float32)
-    rebuilt[rows, cols] = b["counts_value"].numpy()
-    np.testing.assert_array_equal(rebuilt, counts[np.sort(idx)].toarray())
-    expected = torch.lgamma(torch.from_numpy(counts[np.sort(idx)].toarray()).double() + 1).sum(1)
-    torch.testing.assert_close(b["counts_lgamma"].double(), expected, rtol=1e-6, atol=1e-4)
+    rebuilt[b["rna_rows"].numpy(), b["rna_cols"].numpy()] = b["rna_values"].numpy()
+    np.testing.assert_array_equal(rebuilt, counts[order].toarray())
+    np.testing.assert_allclose(b["y"].numpy(), (prot[order] - 1.0) / 2.0)
+    np.testing.assert_array_equal(b["donor"].numpy(), order % 3)
+    np.testing.assert_allclose(b["library"].numpy(), np.asarray(counts[order].sum(1)).ravel())
+    dense = counts[order].toarray().astype(int)
+    hist = b["counts_hist"].numpy().reshape(12, 8)
+    for g in range(12):
+        for k in range(1, 9):
+            assert hist[g, k - 1] == (dense[:, g] == k).sum()
+    big = sorted(zip(b["counts_big_cols"].tolist(), b["counts_big_values"].tolist(), strict=True))
+    _, genes = np.nonzero(dense > 8)
+    assert len(big) >= 1
+    assert big == sorted(zip(genes.tolist(), dense[dense > 8].astype(float).tolist(), strict=True))
+    empty = CellBatches(sp.csr_matrix((5, 0), dtype=np.float32), prot[:5], np.zeros(5, int),
+                        np.zeros(2, np.float32), np.ones(2, np.float32), normalize=False, nb=False)
+    assert empty[np.arange(3)]["rna_values"].numel() == 0
 
 
 def test_many_donors_use_an_embedding_and_round_trip(tmp_path):
@@ -81,7 +117,6 @@ def test_bad_donor_embedding_settings():
 
 def test_per_batch_normalisation_equals_the_precomputed_matrix():
     from cmcvae.data.preprocess import (
-        library_size,
         log_normalize,
         log_normalized_mean_std,
         mean_std,
@@ -95,10 +130,16 @@ def test_per_batch_normalisation_equals_the_precomputed_matrix():
     m_old, s_old = mean_std(log_normalize(counts)[rows])
     np.testing.assert_allclose(m_new, m_old, rtol=1e-6)
     np.testing.assert_allclose(s_new, s_old, rtol=1e-5)
+    from cmcvae.model.config import CMCVAEConfig
+    from cmcvae.model.module import CMCVAEModule
+
     prot = rng.normal(size=(300, 3)).astype(np.float32)
-    args = (prot, np.zeros(300, int), m_old, s_old, np.zeros(3, np.float32), np.ones(3, np.float32))
-    old = CellBatches(log_normalize(counts), *args)
-    new = CellBatches(counts, *args, counts=counts, library=library_size(counts), normalize_rna=True)
-    assert new.counts is new.rna  # one RNA matrix, not two
+    ds = CellBatches(counts, prot, np.zeros(300, int), np.zeros(3, np.float32),
+                     np.ones(3, np.float32), normalize=True, nb=True)
+    module = CMCVAEModule(25, 3, 1, CMCVAEConfig(n_latent_rna=4, n_latent_protein=2))
+    module.set_input_scaling(m_old, s_old, normalize=True)
     idx = np.array([3, 250, 17, 99])
-    np.testing.assert_array_equal(new[idx]["x"].numpy(), old[idx]["x"].numpy())
+    xy = module.encoder_input(ds[idx]).numpy()
+    expected = (log_normalize(counts)[np.sort(idx)].toarray() - m_old) / s_old
+    np.testing.assert_allclose(xy[:, :25], expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(xy[:, 25:], prot[np.sort(idx)])

@@ -1,188 +1,164 @@
-"""Minibatches built from sparse matrices.
+"""Sparse minibatches: the RNA rows of a minibatch travel as their non-zeros.
 
-The RNA matrix stays CSR (log-normalised); each minibatch slices its rows and densifies
-only those, then scales them with the training split's statistics.
+The RNA matrix is held once, as CSR arrays in torch tensors that share the scipy matrix's
+memory (or copied to a GPU with ``device=``, the preloaded path). A minibatch carries the
+non-zeros of its cells (``rna_rows``, ``rna_cols``, ``rna_values``); the model builds the dense,
+log-normalised and standardised encoder input on its own device
+(:meth:`cmcvae.model.module.CMCVAEModule.rna_input`) and the negative-binomial likelihood uses
+the non-zeros directly. On the CPU the counts of each minibatch are also summarised as a
+(gene, count) histogram, so the likelihood's ``lgamma`` terms cost ``genes × max_count``
+evaluations instead of one per non-zero.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import scipy.sparse as sp
 import torch
-from scipy.special import gammaln
-from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, SequentialSampler
+from torch.utils.data import Dataset
 
-from .preprocess import log_normalize
+# re-exported: the loaders used to live here
+from .sampling import EpochBatchSampler, make_loader, split_cells  # noqa: F401
+
+MAX_HIST_COUNT = 32
 
 
 class CellBatches(Dataset):
-    """Indexable by a list of cell indices; returns one minibatch as a dict of tensors.
+    """Indexable by an array of cell indices; returns one minibatch as a dict of tensors.
 
     Parameters
     ----------
     rna
-        Cells × genes RNA (CSR): log-normalised values, or raw counts with
-        ``normalize_rna=True`` (normalised per minibatch, so the atlas path holds one matrix).
+        Cells × genes RNA (CSR): raw counts, or continuous values with ``normalize=False``.
     prot
-        Cells × proteins CLR protein values (dense).
+        Cells × proteins values (dense; CLR of the counts, or continuous values).
     donor
         Integer donor code per cell.
-    rna_mean, rna_std, prot_mean, prot_std
-        Scaling statistics (training split).
-    counts, library
-        Raw RNA counts (CSR) and library sizes; only needed by the negative-binomial likelihood.
-    normalize_rna
-        ``rna`` holds raw counts: each minibatch is log-normalised (counts per 1e4, ``log1p``;
-        the same float32 values as :func:`cmcvae.data.preprocess.log_normalize`).
+    prot_mean, prot_std
+        Protein scaling statistics (training split); applied per minibatch.
+    normalize
+        ``rna`` holds raw counts: batches carry each cell's library size, which the model
+        uses to log-normalise (counts per 1e4, ``log1p``) and as the NB offset.
+    nb
+        Batches carry what the negative-binomial likelihood needs beyond the non-zeros: the
+        ``(gene, count)`` histogram of counts up to ``max_count`` and the counts above it
+        (``counts_hist``, ``counts_big_cols``, ``counts_big_values``; CPU data only — on a GPU
+        the ``lgamma`` of every non-zero is cheap and computed directly).
+    max_count
+        Largest count in the histogram.
+    device
+        Where the matrices live: ``None``/``"cpu"`` (minibatches are built on the CPU and moved
+        by Lightning, pinned if asked) or a GPU (``"cuda"``: the whole dataset is copied once
+        and minibatches are built there).
+
+    Notes
+    -----
+    A minibatch holds ``rna_rows`` (row within the minibatch), ``rna_cols`` (gene),
+    ``rna_values``, ``y`` (standardised protein values), ``donor`` and, with ``normalize``,
+    ``library``. Cells come in ascending index order within a minibatch.
     """
 
-    def __init__(self, rna: sp.csr_matrix, prot: np.ndarray, donor: np.ndarray,
-                 rna_mean: np.ndarray, rna_std: np.ndarray, prot_mean: np.ndarray,
-                 prot_std: np.ndarray, counts: sp.csr_matrix | None = None,
-                 library: np.ndarray | None = None, normalize_rna: bool = False):
-        self.rna = sp.csr_matrix(rna)
-        self.normalize_rna = normalize_rna
-        self.prot = np.asarray(prot, dtype=np.float32)
-        self.donor = np.asarray(donor, dtype=np.int64)
-        self.rna_mean, self.rna_std = rna_mean.astype(np.float32), rna_std.astype(np.float32)
-        self.prot_mean, self.prot_std = prot_mean.astype(np.float32), prot_std.astype(np.float32)
-        # the same matrix object when counts is rna (no copy)
-        self.counts = None if counts is None else (
-            self.rna if counts is rna else sp.csr_matrix(counts))
-        self.library = None if library is None else np.asarray(library, dtype=np.float32)
-        self.lgamma_counts = None
-        if self.counts is not None:  # Σ_g lgamma(count + 1) per cell: a constant of the NB likelihood
-            lg = sp.csr_matrix((gammaln(self.counts.data.astype(np.float64) + 1.0),
-                                self.counts.indices, self.counts.indptr), shape=self.counts.shape)
-            self.lgamma_counts = np.asarray(lg.sum(axis=1), dtype=np.float64).ravel().astype(np.float32)
+    def __init__(self, rna: sp.spmatrix, prot: np.ndarray, donor: np.ndarray,
+                 prot_mean: np.ndarray, prot_std: np.ndarray, *, normalize: bool, nb: bool,
+                 max_count: int = MAX_HIST_COUNT, device: str | torch.device | None = None):
+        csr = rna if sp.isspmatrix_csr(rna) or isinstance(rna, sp.csr_array) else sp.csr_matrix(rna)
+        data = csr.data if csr.data.dtype == np.float32 else csr.data.astype(np.float32)
+        self.n_cells, self.n_genes = csr.shape
+        self.device = torch.device(device or "cpu")
+        self.normalize, self.max_count = bool(normalize), int(max_count)
+        self.nb = bool(nb)
+        self._indptr = np.asarray(csr.indptr, dtype=np.int64)  # host copy: minibatch sizes without a sync
+        self.indptr = torch.from_numpy(self._indptr).to(self.device)
+        self.indices = torch.from_numpy(csr.indices).to(self.device)  # shares memory on the CPU
+        self.data = torch.from_numpy(data).to(self.device)
+        self.prot = torch.from_numpy(np.asarray(prot, dtype=np.float32)).to(self.device)
+        self.donor = torch.from_numpy(np.asarray(donor, dtype=np.int64)).to(self.device)
+        self.prot_mean = torch.from_numpy(np.asarray(prot_mean, dtype=np.float32)).to(self.device)
+        self.prot_std = torch.from_numpy(np.asarray(prot_std, dtype=np.float32)).to(self.device)
+        self.library = None
+        if self.normalize:
+            lib = np.asarray(csr.sum(axis=1), dtype=np.float64).ravel().astype(np.float32)
+            self.library = torch.from_numpy(lib).to(self.device)
+        # host views of the same memory for the numpy minibatch builder (CPU data)
+        self._np = {"indices": csr.indices, "data": data, "prot": self.prot.numpy(),
+                    "donor": self.donor.numpy(), "prot_mean": self.prot_mean.numpy(),
+                    "prot_std": self.prot_std.numpy(),
+                    "library": None if self.library is None else self.library.numpy()} \
+            if self.device.type == "cpu" else {}
 
     def __len__(self) -> int:
-        return self.rna.shape[0]
+        return self.n_cells
 
     def __getitem__(self, idx) -> dict[str, torch.Tensor]:
         idx = np.sort(np.asarray(idx, dtype=np.int64))
-        raw = self.rna[idx]  # sliced once: also the counts when they are the same matrix
-        rows = log_normalize(raw) if self.normalize_rna else raw
-        x = (rows.toarray() - self.rna_mean) / self.rna_std
-        y = (self.prot[idx] - self.prot_mean) / self.prot_std
+        if self.device.type == "cpu":
+            return self._cpu_batch(idx)
+        return self._device_batch(idx)
+
+    def _cpu_batch(self, idx: np.ndarray) -> dict[str, torch.Tensor]:
+        """Minibatch built with numpy on the host (faster than torch for these small gathers)."""
+        starts = self._indptr[idx]
+        lens = self._indptr[idx + 1] - starts
+        rows = np.repeat(np.arange(len(idx)), lens)
+        pos = np.arange(int(lens.sum())) + np.repeat(starts - (np.cumsum(lens) - lens), lens)
+        cols = self._np["indices"].take(pos).astype(np.int64)
+        values = self._np["data"].take(pos)
+        prot = self._np["prot"].take(idx, axis=0)
         batch = {
-            "x": torch.from_numpy(x.astype(np.float32, copy=False)),
-            "y": torch.from_numpy(y.astype(np.float32, copy=False)),
-            "donor": torch.from_numpy(self.donor[idx]),
+            "rna_rows": torch.from_numpy(rows),
+            "rna_cols": torch.from_numpy(cols),
+            "rna_values": torch.from_numpy(values),
+            "y": torch.from_numpy((prot - self._np["prot_mean"]) / self._np["prot_std"]),
+            "donor": torch.from_numpy(self._np["donor"].take(idx)),
         }
-        if self.counts is not None:  # non-zeros only: the NB likelihood needs nothing else
-            sub = (raw if self.counts is self.rna else self.counts[idx]).tocoo()
-            batch["counts_index"] = torch.from_numpy(
-                np.vstack([sub.row, sub.col]).astype(np.int64))
-            batch["counts_value"] = torch.from_numpy(sub.data.astype(np.float32))
-            batch["library"] = torch.from_numpy(self.library[idx])
-            batch["counts_lgamma"] = torch.from_numpy(self.lgamma_counts[idx])
+        if self.library is not None:
+            batch["library"] = torch.from_numpy(self._np["library"].take(idx))
+        if self.nb:
+            batch.update(count_histogram(cols, values, self.n_genes, self.max_count))
+        return batch
+
+    def _device_batch(self, idx: np.ndarray) -> dict[str, torch.Tensor]:
+        """Minibatch built on the device holding the data (the sizes come from the host's indptr)."""
+        n = len(idx)
+        lens_host = self._indptr[idx + 1] - self._indptr[idx]
+        total = int(lens_host.sum())
+        dev = self.device
+        cells = torch.from_numpy(idx).to(dev, non_blocking=True)
+        lens = torch.from_numpy(lens_host).to(dev, non_blocking=True)
+        starts = self.indptr[cells]
+        rows = torch.repeat_interleave(torch.arange(n, device=dev), lens, output_size=total)
+        shift = starts - (torch.cumsum(lens, 0) - lens)  # CSR position − position in the minibatch
+        pos = torch.arange(total, device=dev) + shift.repeat_interleave(lens, output_size=total)
+        batch = {
+            "rna_rows": rows,
+            "rna_cols": self.indices[pos].long(),
+            "rna_values": self.data[pos],
+            "y": (self.prot[cells] - self.prot_mean) / self.prot_std,
+            "donor": self.donor[cells],
+        }
+        if self.library is not None:
+            batch["library"] = self.library[cells]
         return batch
 
 
-def make_loader(dataset: CellBatches, indices: np.ndarray, batch_size: int, shuffle: bool,
-                seed: int = 0) -> DataLoader:
-    """A DataLoader yielding whole minibatches over ``indices`` of ``dataset``.
+def count_histogram(cols: np.ndarray, values: np.ndarray, n_genes: int,
+                    max_count: int = MAX_HIST_COUNT) -> dict[str, torch.Tensor]:
+    """How often each gene has each count ``1..max_count`` in a minibatch, and the larger counts.
 
-    With ``shuffle`` the batches come from :class:`EpochBatchSampler`: the order of each epoch is
-    a function of ``(seed, epoch)`` only (Lightning sets the epoch), so a run resumed from a
-    checkpoint sees the same batches as an uninterrupted one, and under distributed training
-    each process takes its own shard. Without ``shuffle`` the batches are sequential and not
-    sharded (every process sees all of ``indices``).
+    Returns ``counts_hist`` (``n_genes × max_count`` flattened, float32: entry ``g·max_count +
+    k − 1`` counts the cells with count ``k`` for gene ``g``), and ``counts_big_cols`` /
+    ``counts_big_values`` for the counts above ``max_count``. The NB likelihood's terms that
+    depend on the counts and the dispersion only are sums over this histogram.
     """
-    subset = _Subset(dataset, indices)
-    if shuffle:
-        sampler = EpochBatchSampler(len(subset), batch_size, seed)
-    else:
-        sampler = BatchSampler(SequentialSampler(subset), batch_size, drop_last=False)
-    return DataLoader(subset, sampler=sampler, batch_size=None, num_workers=0)
-
-
-class EpochBatchSampler(Sampler[np.ndarray]):
-    """Shuffled minibatches of ``range(n)``, seeded per epoch and sharded across processes.
-
-    Epoch ``e`` permutes ``range(n)`` with ``numpy.random.default_rng([seed, e])`` and yields
-    index arrays. With ``W``
-    processes (``torch.distributed`` initialised, or ``world_size`` given) the permutation is
-    padded to a multiple of ``W`` by repeating its start, process ``r`` takes every ``W``-th
-    position from ``r`` and cuts it into batches of ``ceil(batch_size / W)``: one optimiser step
-    sees about ``batch_size`` cells over all processes, every process has the same number of
-    batches, and the shards of one epoch are disjoint (up to the padding). With one process
-    this is a plain shuffled ``BatchSampler(..., drop_last=False)``.
-
-    Parameters
-    ----------
-    n
-        Number of items.
-    batch_size
-        Minibatch size summed over processes.
-    seed
-        Base seed.
-    rank, world_size
-        This process and the number of processes (default: from ``torch.distributed`` when it
-        is initialised, else ``0`` and ``1``).
-    """
-
-    def __init__(self, n: int, batch_size: int, seed: int = 0, rank: int | None = None,
-                 world_size: int | None = None):
-        self.n, self.batch_size, self.seed = int(n), max(int(batch_size), 1), int(seed)
-        self.rank, self.world_size = rank, world_size
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Select the epoch whose order :meth:`__iter__` yields (called by Lightning)."""
-        self.epoch = int(epoch)
-
-    def _dist(self) -> tuple[int, int]:
-        rank, world = self.rank, self.world_size
-        if rank is None or world is None:
-            import torch.distributed as dist
-
-            on = dist.is_available() and dist.is_initialized()
-            rank = (dist.get_rank() if on else 0) if rank is None else rank
-            world = (dist.get_world_size() if on else 1) if world is None else world
-        return int(rank), max(int(world), 1)
-
-    def _per_rank(self, world: int) -> tuple[int, int]:
-        per_rank = -(-self.n // world)  # ceil
-        return per_rank, -(-self.batch_size // world)
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        rank, world = self._dist()
-        order = np.random.default_rng([self.seed & 0xFFFFFFFF, self.epoch]).permutation(self.n)
-        per_rank, size = self._per_rank(world)
-        if self.n and per_rank * world > self.n:
-            order = np.resize(order, per_rank * world)  # repeats the start
-        shard = order[rank::world]
-        for start in range(0, len(shard), size):
-            yield shard[start:start + size]
-
-    def __len__(self) -> int:
-        per_rank, size = self._per_rank(self._dist()[1])
-        return -(-per_rank // size)
-
-
-class _Subset(Dataset):
-    def __init__(self, dataset: CellBatches, indices: np.ndarray):
-        self.dataset, self.indices = dataset, np.asarray(indices, dtype=np.int64)
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, idx):
-        return self.dataset[self.indices[np.asarray(idx)]]
-
-
-def split_cells(n_cells: int, fractions: list[float], seed: int) -> np.ndarray:
-    """Seeded random 80/10/10-style split; returns an array of ``train``/``val``/``test``."""
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(n_cells)
-    n_train = int(round(fractions[0] * n_cells))
-    n_val = int(round(fractions[1] * n_cells))
-    labels = np.empty(n_cells, dtype=object)
-    labels[order[:n_train]] = "train"
-    labels[order[n_train:n_train + n_val]] = "val"
-    labels[order[n_train + n_val:]] = "test"
-    return labels
+    k = values.astype(np.int32)
+    if not k.all():  # a stored zero adds nothing to any term
+        keep = k != 0
+        cols, values, k = cols[keep], values[keep], k[keep]
+    key = cols * max_count + (np.minimum(k, max_count) - 1)
+    hist = np.bincount(key, minlength=n_genes * max_count)
+    big = np.flatnonzero(k > max_count)
+    if big.size:  # counted in the last bin above; they are summed one by one instead
+        np.subtract.at(hist, key[big], 1)
+    return {"counts_hist": torch.from_numpy(hist.astype(np.float32)),
+            "counts_big_cols": torch.from_numpy(cols[big]),
+            "counts_big_values": torch.from_numpy(values[big])}

@@ -110,15 +110,14 @@ class CMCVAE:
         prot_mean, prot_std = mean_std(prot_clr[train])
         self.stats = {"rna_mean": rna_mean, "rna_std": rna_std, "prot_mean": prot_mean, "prot_std": prot_std}
         nb = self.config.likelihood == "nb"
-        self._data = CellBatches(rna_counts, prot_clr, donor_codes, rna_mean, rna_std, prot_mean,
-                                 prot_std, counts=rna_counts if nb else None,
-                                 library=library_size(rna_counts) if nb else None,
-                                 normalize_rna=counts)
+        self._data = CellBatches(rna_counts, prot_clr, donor_codes, prot_mean, prot_std,
+                                 normalize=counts, nb=nb and bool(self.genes))
         self._set_priors(grn_prior, ppi_prior)
         self.pairs = matched_pairs(protein_map, self.proteins, self.genes)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.config.seed)  # seeded initialisation, global RNG untouched
             self.module = CMCVAEModule(len(self.genes), len(self.proteins), len(self.donors), self.config)
+        self.module.set_input_scaling(rna_mean, rna_std, normalize=counts)
         if nb:
             # training-cell totals without copying the training rows (a sparse mat-vec)
             lib = library_size(rna_counts)[train]
@@ -525,6 +524,9 @@ class CMCVAE:
         self.module.load_state_dict(state["module"])
         self.module.eval()
         self.stats = {k: v.numpy() for k, v in state["stats"].items()}
+        if "rna_mean" in self.stats and hasattr(self.module, "set_input_scaling"):
+            self.module.set_input_scaling(self.stats["rna_mean"], self.stats["rna_std"],
+                                          normalize=bool(self.setup.get("counts", True)))
         self._A_dag = state["A_dag"].numpy()
         self.is_trained = True
         return self

@@ -10,7 +10,10 @@ from torch.nn import functional as F
 
 from .config import CMCVAEConfig
 from .dagma import h_dagma
+from .likelihood import nb_batch_log_likelihood, nb_log_likelihood  # noqa: F401 (re-exported)
 from .scm import pair_scores, scm_solve
+
+TARGET_SUM = 1e4  # counts per 1e4 before log1p (cmcvae.data.preprocess.log_normalize)
 
 
 def _mlp(n_in: int, n_hidden: int, n_layers: int) -> nn.Sequential:
@@ -18,56 +21,6 @@ def _mlp(n_in: int, n_hidden: int, n_layers: int) -> nn.Sequential:
     for i in range(n_layers):
         layers += [nn.Linear(n_in if i == 0 else n_hidden, n_hidden), nn.LayerNorm(n_hidden), nn.ReLU()]
     return nn.Sequential(*layers)
-
-
-def nb_log_likelihood(counts: torch.Tensor, mu: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """Negative-binomial log-likelihood (mean ``mu``, inverse dispersion ``theta``), per entry."""
-    eps = 1e-8
-    log_theta_mu = torch.log(theta + mu + eps)
-    return (
-        theta * (torch.log(theta + eps) - log_theta_mu)
-        + counts * (torch.log(mu + eps) - log_theta_mu)
-        + torch.lgamma(counts + theta)
-        - torch.lgamma(theta)
-        - torch.lgamma(counts + 1.0)
-    )
-
-
-def nb_log_likelihood_sparse(log_mu: torch.Tensor, theta: torch.Tensor, rows: torch.Tensor,
-                             cols: torch.Tensor, values: torch.Tensor,
-                             lgamma_counts: torch.Tensor | None = None) -> torch.Tensor:
-    """Per-cell NB log-likelihood summed over genes, with the counts given as non-zeros.
-
-    Equal to ``nb_log_likelihood(counts, exp(log_mu), theta).sum(1)`` but the ``lgamma``
-    terms and the ``counts · log`` term are computed only where a count is non-zero (at a zero
-    count they cancel or vanish), which is most of the cost on sparse RNA data.
-
-    Parameters
-    ----------
-    log_mu
-        Cells × genes log-means (already clamped).
-    theta
-        Per-gene inverse dispersion.
-    rows, cols, values
-        Coordinates and values of the non-zero counts of the minibatch.
-    lgamma_counts
-        Per-cell ``Σ_g lgamma(count + 1)`` (a constant of the data, precomputed once);
-        computed from ``values`` when ``None``.
-    """
-    eps = 1e-8
-    mu = torch.exp(log_mu)
-    log_theta_mu = torch.log(theta + mu + eps)
-    per_cell = (theta * (torch.log(theta + eps) - log_theta_mu)).sum(1)
-    if lgamma_counts is None:
-        lgamma_counts = torch.zeros_like(per_cell).index_add(0, rows, torch.lgamma(values + 1.0))
-    flat = rows * log_mu.shape[1] + cols
-    lm = log_mu.reshape(-1).index_select(0, flat)  # one gather; the rest is recomputed
-    mu_nz = torch.exp(lm)
-    th = theta.index_select(0, cols)
-    lg_theta = torch.lgamma(theta).index_select(0, cols)
-    nz = (values * (torch.log(mu_nz + eps) - torch.log(th + mu_nz + eps))
-          + torch.lgamma(values + th) - lg_theta)
-    return per_cell.index_add(0, rows, nz) - lgamma_counts
 
 
 class CMCVAEModule(nn.Module):
@@ -110,6 +63,43 @@ class CMCVAEModule(nn.Module):
         self.c_p = nn.Parameter(torch.zeros(n_donors, n_proteins))
         if config.likelihood == "nb":
             self.log_theta = nn.Parameter(torch.full((n_genes,), math.log(10.0)))
+        # encoder input scaling (training-split statistics; set by the model, not saved here)
+        self.register_buffer("rna_mean", torch.zeros(n_genes), persistent=False)
+        self.register_buffer("rna_std", torch.ones(n_genes), persistent=False)
+        self.normalize_rna = True
+
+    def set_input_scaling(self, rna_mean, rna_std, normalize: bool) -> None:
+        """Statistics that standardise the RNA encoder input, and whether the RNA values are
+        raw counts to log-normalise first (see :meth:`rna_input`)."""
+        with torch.no_grad():
+            self.rna_mean.copy_(torch.as_tensor(rna_mean, dtype=torch.float32))
+            self.rna_std.copy_(torch.as_tensor(rna_std, dtype=torch.float32))
+        self.normalize_rna = bool(normalize)
+
+    def encoder_input(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Dense ``[RNA | protein]`` encoder input of a minibatch, built on the batch's device.
+
+        The RNA block comes from a dense ``batch["x"]`` (already standardised) if present, else
+        from the minibatch's non-zeros (:class:`~cmcvae.data.batches.CellBatches`): counts are
+        log-normalised (per 1e4, ``log1p``) when :attr:`normalize_rna`, then standardised with
+        :meth:`set_input_scaling`'s statistics (absent entries are zeros before scaling). The
+        protein block is ``batch["y"]``.
+        """
+        y = batch["y"]
+        if "x" in batch:
+            return torch.cat([batch["x"], y], dim=1)
+        rows, cols, values = batch["rna_rows"], batch["rna_cols"], batch["rna_values"]
+        n, G = y.shape[0], self.n_genes
+        if self.normalize_rna:
+            lib = batch["library"]
+            scale = torch.where(lib > 0, TARGET_SUM / lib, torch.zeros_like(lib))
+            values = torch.log1p(values * scale.index_select(0, rows))
+        std = self.rna_std
+        xy = y.new_empty((n, G + y.shape[1]))
+        xy[:, :G] = -self.rna_mean / std
+        xy[:, G:] = y
+        xy[rows, cols] = (values - self.rna_mean.index_select(0, cols)) / std.index_select(0, cols)
+        return xy
 
     def init_rna_offsets(self, log_proportion: torch.Tensor) -> None:
         """Start the per-donor RNA offsets at the log mean proportion of each gene.
@@ -131,44 +121,65 @@ class CMCVAEModule(nn.Module):
         return self.config.n_latent_rna
 
     # ------------------------------------------------------------------ model
-    def inference(self, x: torch.Tensor, y: torch.Tensor, donor: torch.Tensor):
-        """Posterior ``q(ε | x, y, b)``: mean and log-variance."""
+    def inference(self, xy: torch.Tensor, donor: torch.Tensor):
+        """Posterior ``q(ε | x, y, b)`` from the :meth:`encoder_input` ``xy``: mean and log-variance.
+
+        The first layer applies its donor columns to the donor code separately, so no gradient
+        is formed for the (data) input.
+        """
+        first = self.encoder[0]
+        n_in = xy.shape[1]
         if self.donor_embedding is None:
-            code = F.one_hot(donor, self.n_donors).to(x.dtype)
+            code = F.one_hot(donor, self.n_donors).to(xy.dtype)
         else:
-            code = self.donor_embedding(donor).to(x.dtype)
-        h = self.encoder(torch.cat([x, y, code], dim=1))
+            code = self.donor_embedding(donor).to(xy.dtype)
+        h = F.linear(xy, first.weight[:, :n_in], first.bias) + code @ first.weight[:, n_in:].T
+        h = self.encoder[1:](h)
         return self.mean_head(h), self.logvar_head(h).clamp(-10.0, 10.0)
 
     def generative(self, z: torch.Tensor, donor: torch.Tensor):
         """Linear decoders with per-donor offsets: ``x̂ = W_r z_r + c_r[b]``, ``ŷ = W_p z_p + c_p[b]``."""
         Kr = self.n_latent_rna
-        x_hat = z[:, :Kr] @ self.W_r.T + self.c_r[donor]
-        y_hat = z[:, Kr:] @ self.W_p.T + self.c_p[donor]
+        # index_select, not c[donor]: its backward is a fast index_add
+        x_hat = torch.addmm(self.c_r.index_select(0, donor), z[:, :Kr], self.W_r.T)
+        y_hat = torch.addmm(self.c_p.index_select(0, donor), z[:, Kr:], self.W_p.T)
         return x_hat, y_hat
 
     def forward(self, batch: dict[str, torch.Tensor], sample: bool = True):
-        mu, logvar = self.inference(batch["x"], batch["y"], batch["donor"])
+        """Encode, sample ``ε``, solve the SCM; the decoders are applied by :meth:`reconstruction`."""
+        xy = self.encoder_input(batch)
+        mu, logvar = self.inference(xy, batch["donor"])
         eps = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if sample else mu
         z = scm_solve(eps, self.A)
-        x_hat, y_hat = self.generative(z, batch["donor"])
-        return {"mu": mu, "logvar": logvar, "eps": eps, "z": z, "x_hat": x_hat, "y_hat": y_hat}
+        return {"mu": mu, "logvar": logvar, "eps": eps, "z": z, "xy": xy}
 
     # ------------------------------------------------------------------ loss
     def reconstruction(self, batch: dict[str, torch.Tensor], out: dict[str, torch.Tensor]):
-        """Per-cell reconstruction loss summed over features."""
-        rec_y = 0.5 * ((out["y_hat"] - batch["y"]) ** 2).sum(1)
+        """Reconstruction losses of RNA and protein, each summed over features, mean over cells.
+
+        Protein: Gaussian on the standardised values. RNA with ``likelihood="nb"``: the
+        negative-binomial negative log-likelihood of the counts with the library size as offset
+        (``x̂`` is the log-mean per unit of library), from the minibatch's non-zeros
+        (:func:`~cmcvae.model.likelihood.nb_batch_log_likelihood`); the library offset and
+        ``−log θ`` are added to the per-donor offsets before the decoder's matrix product.
+        Otherwise Gaussian on the standardised values.
+        """
+        z, donor = out["z"], batch["donor"]
+        Kr, n, G = self.n_latent_rna, z.shape[0], self.n_genes
+        y_hat = torch.addmm(self.c_p.index_select(0, donor), z[:, Kr:], self.W_p.T)
+        rec_y = 0.5 * ((y_hat - batch["y"]) ** 2).sum() / n
+        if G == 0:
+            return z.new_zeros(()), rec_y
+        offset = self.c_r.index_select(0, donor)
         if self.config.likelihood == "nb":
-            log_mu = (out["x_hat"] + torch.log(batch["library"]).unsqueeze(1)).clamp(max=20.0)
-            theta = torch.exp(self.log_theta)
-            if "counts" in batch:  # dense counts (kept for callers that build their own batches)
-                rec_x = -nb_log_likelihood(batch["counts"], torch.exp(log_mu), theta).sum(1)
-            else:
-                rows, cols = batch["counts_index"]
-                rec_x = -nb_log_likelihood_sparse(log_mu, theta, rows, cols, batch["counts_value"],
-                                                  batch.get("counts_lgamma"))
-        else:
-            rec_x = 0.5 * ((out["x_hat"] - batch["x"]) ** 2).sum(1)
+            offset = offset + (torch.log(batch["library"]).unsqueeze(1) - self.log_theta)
+            log_ratio = torch.addmm(offset, z[:, :Kr], self.W_r.T)  # log μ − log θ
+            loglik = nb_batch_log_likelihood(
+                log_ratio, self.log_theta, batch["rna_rows"], batch["rna_cols"], batch["rna_values"],
+                batch.get("counts_hist"), batch.get("counts_big_cols"), batch.get("counts_big_values"))
+            return -loglik / n, rec_y
+        x_hat = torch.addmm(offset, z[:, :Kr], self.W_r.T)
+        rec_x = 0.5 * ((x_hat - out["xy"][:, :G]) ** 2).sum() / n
         return rec_x, rec_y
 
     def margin_loss(self, prior: dict[str, torch.Tensor] | None) -> torch.Tensor:
@@ -206,14 +217,14 @@ class CMCVAEModule(nn.Module):
         c = self.config
         out = self.forward(batch, sample=sample)
         rec_x, rec_y = self.reconstruction(batch, out)
-        kl = 0.5 * (out["mu"] ** 2 + out["logvar"].exp() - 1.0 - out["logvar"]).sum(1)
+        kl = 0.5 * (out["mu"] ** 2 + out["logvar"].exp() - 1.0 - out["logvar"]).sum(1).mean()
         A = self.A
         h = h_dagma(A, s)
         margin = self.margin_loss(prior)
         l1_A = A.abs().sum()
         l1_W = self.W_r.abs().sum() + self.W_p.abs().sum()
         ortho = self.orthogonality()
-        elbo = (rec_x + rec_y + beta * kl).mean()
+        elbo = rec_x + rec_y + beta * kl
         total = (
             elbo
             + lambda_dag * h
@@ -225,9 +236,9 @@ class CMCVAEModule(nn.Module):
         return {
             "loss": total,
             "elbo": elbo,
-            "rec_rna": rec_x.mean(),
-            "rec_protein": rec_y.mean(),
-            "kl": kl.mean(),
+            "rec_rna": rec_x,
+            "rec_protein": rec_y,
+            "kl": kl,
             "h": h,
             "margin": margin,
             "l1_A": l1_A,

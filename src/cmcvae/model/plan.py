@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping
 
-from .dagma import in_domain
+from .dagma import in_domain_tensor
 from .module import CMCVAEModule
 
 
@@ -19,7 +19,14 @@ class TrainingPlan(pl.LightningModule):
     Stage ``t`` (``epochs_per_stage`` epochs each; the last stage runs until early stopping)
     weights ``h(A)`` by ``λ_dag · growth^t`` and uses log-det scale ``s_t``. After every
     optimiser step the plan checks that ``ρ(A∘A) < guard_margin · s``; if not, it restores
-    the previous ``A`` and halves the learning rate of ``A`` (reset at each new stage).
+    the previous ``A`` and halves the step size of ``A`` (reset at each new stage).
+
+    The hot loop has no host synchronisation on a GPU: the guard's test, the restore and the
+    step-size halving are tensor operations on the device
+    (:func:`~cmcvae.model.dagma.in_domain_tensor`), and a step whose gradients are not finite
+    is skipped by the fused Adam optimiser itself (the ``found_inf`` flag ``GradScaler`` uses);
+    the counters are read once per epoch. Where fused Adam is not available the non-finite
+    decision is taken on the host.
 
     Everything random is a function of ``(config.seed, epoch)``: each training epoch reseeds
     torch (the reparameterisation noise) from ``(seed, epoch, rank)`` and the training loader's
@@ -36,11 +43,23 @@ class TrainingPlan(pl.LightningModule):
         self.module = module
         self.config = module.config
         self.prior = prior or {}
-        self.guard_events = 0
-        self.skipped_steps = 0
         self.history: list[dict[str, float]] = []
         self._epoch_sums: dict[str, dict[str, float]] = {}
         self._epoch_begun = -1
+        # device-side counters and the step-size scale of A (read once per epoch)
+        self._counters = {"guard_events": torch.zeros((), dtype=torch.float64),
+                          "skipped_steps": torch.zeros((), dtype=torch.float64)}
+        self._a_scale = torch.ones((), dtype=torch.float64)
+
+    @property
+    def guard_events(self) -> int:
+        """Optimiser steps of ``A`` undone by the M-matrix guard so far."""
+        return int(self._counters["guard_events"])
+
+    @property
+    def skipped_steps(self) -> int:
+        """Optimiser steps skipped because the loss or its gradients were not finite."""
+        return int(self._counters["skipped_steps"])
 
     # ------------------------------------------------------------------ schedule
     @property
@@ -74,8 +93,8 @@ class TrainingPlan(pl.LightningModule):
 
     def _step(self, batch, split: str):
         terms = self.module.loss(batch, self.beta, self.lambda_dag, self.s,
-                                 self._prior_on(batch["x"].device), sample=(split == "train"))
-        n = batch["x"].shape[0]
+                                 self._prior_on(batch["donor"].device), sample=(split == "train"))
+        n = batch["donor"].shape[0]
         sums = self._epoch_sums.setdefault(split, {"n": 0.0})
         sums["n"] += n
         # Running sums stay tensors on the device: no host sync per step (read at epoch end).
@@ -85,18 +104,19 @@ class TrainingPlan(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         terms = self._step(batch, "train")
-        finite = bool(torch.isfinite(terms["loss"]))
-        if self.trainer.world_size > 1:  # every process skips, or none: DDP must stay in step
-            finite = self.trainer.strategy.reduce_boolean_decision(finite, all=True)
-        if not finite:
-            self.skipped_steps += 1
-            return None
-        self.log("loss", terms["loss"], prog_bar=True, batch_size=batch["x"].shape[0])
+        if not self._fused_skip:
+            finite = bool(torch.isfinite(terms["loss"]))
+            if self.trainer.world_size > 1:  # every process skips, or none: DDP must stay in step
+                finite = self.trainer.strategy.reduce_boolean_decision(finite, all=True)
+            if not finite:
+                self._counters["skipped_steps"] += 1
+                return None
+        self.log("loss", terms["loss"], prog_bar=True, batch_size=batch["donor"].shape[0])
         return terms["loss"]
 
     def validation_step(self, batch, batch_idx):
         terms = self._step(batch, "val")
-        self.log("val_elbo", terms["elbo"], prog_bar=True, batch_size=batch["x"].shape[0])
+        self.log("val_elbo", terms["elbo"], prog_bar=True, batch_size=batch["donor"].shape[0])
 
     def on_train_batch_start(self, batch, batch_idx) -> None:
         # Not on_train_epoch_start: Lightning skips that hook for the first epoch after resuming
@@ -109,9 +129,7 @@ class TrainingPlan(pl.LightningModule):
         # the noise of this epoch depends on (seed, epoch, rank) only: a resumed run repeats it
         torch.manual_seed(epoch_seed(self.config.seed, self.current_epoch, self.global_rank))
         if self.current_epoch > 0 and self.current_epoch % max(self.config.epochs_per_stage, 1) == 0:
-            for group in self.optimizers().param_groups:
-                if group.get("name") == "A":
-                    group["lr"] = self.config.lr
+            self._a_scale.fill_(1.0)
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:
@@ -144,8 +162,8 @@ class TrainingPlan(pl.LightningModule):
     def get_extra_state(self) -> dict[str, Any]:
         """Training state beyond the weights, kept in the ``state_dict`` (weights-only safe)."""
         trainer = self._trainer
-        return {"history": [dict(r) for r in self.history], "guard_events": int(self.guard_events),
-                "skipped_steps": int(self.skipped_steps),
+        return {"history": [dict(r) for r in self.history], "guard_events": self.guard_events,
+                "skipped_steps": self.skipped_steps, "a_scale": float(self._a_scale),
                 "stopped": bool(trainer is not None and trainer.should_stop)}
 
     def set_extra_state(self, state: Any) -> None:
@@ -153,29 +171,57 @@ class TrainingPlan(pl.LightningModule):
         if not isinstance(state, dict):
             return
         self.history = [dict(r) for r in state.get("history", [])]
-        self.guard_events = int(state.get("guard_events", 0))
-        self.skipped_steps = int(state.get("skipped_steps", 0))
+        for key in self._counters:
+            self._counters[key].fill_(float(state.get(key, 0)))
+        self._a_scale.fill_(float(state.get("a_scale", 1.0)))
         if state.get("stopped") and self._trainer is not None:
             self._trainer.should_stop = True
+
+    def on_fit_start(self) -> None:
+        self._counters = {k: v.to(self.device) for k, v in self._counters.items()}
+        self._a_scale = self._a_scale.to(self.device)
+
+    def on_fit_end(self) -> None:
+        self._counters = {k: v.cpu() for k, v in self._counters.items()}
+        self._a_scale = self._a_scale.cpu()
 
     # ------------------------------------------------------------------ optimiser
     def configure_optimizers(self):
         a_params = [self.module.A_raw]
         others = [p for n, p in self.module.named_parameters() if n != "A_raw"]
-        return torch.optim.Adam(
-            [{"params": others, "name": "net"}, {"params": a_params, "name": "A"}], lr=self.config.lr
-        )
+        groups = [{"params": others, "name": "net"}, {"params": a_params, "name": "A"}]
+        # fused Adam: one kernel per step, and it skips a step flagged non-finite on the device
+        self._fused_skip = all(p.device.type in ("cpu", "cuda") and p.dtype.is_floating_point
+                               for p in self.module.parameters())
+        return torch.optim.Adam(groups, lr=self.config.lr, fused=self._fused_skip or None)
+
+    _fused_skip = False
 
     def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure=None):
-        previous = self.module.A_raw.detach().clone()
-        optimizer.step(closure=optimizer_closure)
-        if not in_domain(self.module.A, self.s, self.config.guard_margin):
-            with torch.no_grad():
-                self.module.A_raw.copy_(previous)
-            for group in optimizer.param_groups:
-                if group.get("name") == "A":
-                    group["lr"] = max(group["lr"] * 0.5, 1e-7)
-            self.guard_events += 1
+        raw = getattr(optimizer, "optimizer", optimizer)
+        A = self.module.A_raw
+        previous = A.detach().clone()
+
+        def closure():
+            loss = optimizer_closure()
+            if self._fused_skip:  # after backward (and DDP's all-reduce): the same flag on every rank
+                grads = [p.grad for p in self.module.parameters() if p.grad is not None]
+                found = torch.zeros((), device=A.device)
+                torch._amp_foreach_non_finite_check_and_unscale_(grads, found, torch.ones_like(found))
+                raw.found_inf = found
+                self._counters["skipped_steps"] += found
+            return loss
+
+        optimizer.step(closure=closure)
+        raw.found_inf = None
+        with torch.no_grad():  # the M-matrix guard, as tensor operations (no host sync on a GPU)
+            scale = self._a_scale.to(A.dtype)
+            stepped = previous + scale * (A - previous)
+            ok = in_domain_tensor(stepped * self.module.A_mask, self.s, self.config.guard_margin)
+            A.copy_(torch.where(ok, stepped, previous))
+            self._counters["guard_events"] += (~ok).to(torch.float64)
+            floor = 1e-7 / max(self.config.lr, 1e-12)
+            self._a_scale.copy_(torch.where(ok, self._a_scale, (self._a_scale * 0.5).clamp_min(floor)))
 
 
 class FinalStageEarlyStopping(EarlyStopping):

@@ -1,0 +1,115 @@
+"""Minibatch order: seeded per epoch, sharded across processes, and the train/val/test split."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, SequentialSampler
+
+
+def make_loader(dataset: Dataset, indices: np.ndarray, batch_size: int, shuffle: bool,
+                seed: int = 0, pin_memory: bool = False) -> DataLoader:
+    """A DataLoader yielding whole minibatches over ``indices`` of ``dataset``.
+
+    With ``shuffle`` the batches come from :class:`EpochBatchSampler`: the order of each epoch is
+    a function of ``(seed, epoch)`` only (Lightning sets the epoch), so a run resumed from a
+    checkpoint sees the same batches as an uninterrupted one, and under distributed training
+    each process takes its own shard. Without ``shuffle`` the batches are sequential and not
+    sharded (every process sees all of ``indices``). ``pin_memory`` puts each CPU minibatch in
+    page-locked memory (for an asynchronous copy to a GPU).
+    """
+    subset = _Subset(dataset, indices)
+    if shuffle:
+        sampler = EpochBatchSampler(len(subset), batch_size, seed)
+    else:
+        sampler = BatchSampler(SequentialSampler(subset), batch_size, drop_last=False)
+    return DataLoader(subset, sampler=sampler, batch_size=None, num_workers=0, pin_memory=pin_memory)
+
+
+class EpochBatchSampler(Sampler[np.ndarray]):
+    """Shuffled minibatches of ``range(n)``, seeded per epoch and sharded across processes.
+
+    Epoch ``e`` permutes ``range(n)`` with ``numpy.random.default_rng([seed, e])`` and yields
+    index arrays. With ``W``
+    processes (``torch.distributed`` initialised, or ``world_size`` given) the permutation is
+    padded to a multiple of ``W`` by repeating its start, process ``r`` takes every ``W``-th
+    position from ``r`` and cuts it into batches of ``ceil(batch_size / W)``: one optimiser step
+    sees about ``batch_size`` cells over all processes, every process has the same number of
+    batches, and the shards of one epoch are disjoint (up to the padding). With one process
+    this is a plain shuffled ``BatchSampler(..., drop_last=False)``.
+
+    Parameters
+    ----------
+    n
+        Number of items.
+    batch_size
+        Minibatch size summed over processes.
+    seed
+        Base seed.
+    rank, world_size
+        This process and the number of processes (default: from ``torch.distributed`` when it
+        is initialised, else ``0`` and ``1``).
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int = 0, rank: int | None = None,
+                 world_size: int | None = None):
+        self.n, self.batch_size, self.seed = int(n), max(int(batch_size), 1), int(seed)
+        self.rank, self.world_size = rank, world_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose order :meth:`__iter__` yields (called by Lightning)."""
+        self.epoch = int(epoch)
+
+    def _dist(self) -> tuple[int, int]:
+        rank, world = self.rank, self.world_size
+        if rank is None or world is None:
+            import torch.distributed as dist
+
+            on = dist.is_available() and dist.is_initialized()
+            rank = (dist.get_rank() if on else 0) if rank is None else rank
+            world = (dist.get_world_size() if on else 1) if world is None else world
+        return int(rank), max(int(world), 1)
+
+    def _per_rank(self, world: int) -> tuple[int, int]:
+        per_rank = -(-self.n // world)  # ceil
+        return per_rank, -(-self.batch_size // world)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        rank, world = self._dist()
+        order = np.random.default_rng([self.seed & 0xFFFFFFFF, self.epoch]).permutation(self.n)
+        per_rank, size = self._per_rank(world)
+        if self.n and per_rank * world > self.n:
+            order = np.resize(order, per_rank * world)  # repeats the start
+        shard = order[rank::world]
+        for start in range(0, len(shard), size):
+            yield shard[start:start + size]
+
+    def __len__(self) -> int:
+        per_rank, size = self._per_rank(self._dist()[1])
+        return -(-per_rank // size)
+
+
+class _Subset(Dataset):
+    def __init__(self, dataset: Dataset, indices: np.ndarray):
+        self.dataset, self.indices = dataset, np.asarray(indices, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, idx):
+        return self.dataset[self.indices[np.asarray(idx)]]
+
+
+def split_cells(n_cells: int, fractions: list[float], seed: int) -> np.ndarray:
+    """Seeded random 80/10/10-style split; returns an array of ``train``/``val``/``test``."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n_cells)
+    n_train = int(round(fractions[0] * n_cells))
+    n_val = int(round(fractions[1] * n_cells))
+    labels = np.empty(n_cells, dtype=object)
+    labels[order[:n_train]] = "train"
+    labels[order[n_train:n_train + n_val]] = "val"
+    labels[order[n_train + n_val:]] = "test"
+    return labels
