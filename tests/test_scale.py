@@ -143,3 +143,40 @@ def test_per_batch_normalisation_equals_the_precomputed_matrix():
     expected = (log_normalize(counts)[np.sort(idx)].toarray() - m_old) / s_old
     np.testing.assert_allclose(xy[:, :25], expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(xy[:, 25:], prot[np.sort(idx)])
+
+
+def test_fused_nb_decoder_equals_autograd():
+    from cmcvae.model.likelihood import nb_decoder_log_likelihood
+
+    rng = np.random.default_rng(7)
+    n, G, K, D = 37, 11, 3, 4
+    counts = sp.random(n, G, density=0.4, format="csr", random_state=8,
+                       data_rvs=lambda k: rng.poisson(3, k) + 1).astype(np.float32)
+    counts[4] = 0
+    counts.eliminate_zeros()
+    coo = counts.tocoo()  # row-major: rows sorted
+    rows, cols = torch.from_numpy(coo.row.astype(np.int64)), torch.from_numpy(coo.col.astype(np.int64))
+    values = torch.from_numpy(coo.data).double()
+    library = torch.from_numpy(np.asarray(counts.sum(1)).ravel() + 1.0).double()
+    donor = torch.from_numpy(rng.integers(0, D, n))
+    hist = count_histogram(coo.col.astype(np.int64), coo.data, G, 2)
+
+    def params():
+        torch.manual_seed(0)
+        return [torch.randn(n, K, dtype=torch.float64, requires_grad=True),
+                torch.randn(G, K, dtype=torch.float64, requires_grad=True),
+                (torch.randn(D, G, dtype=torch.float64) - 3).requires_grad_(),
+                torch.randn(G, dtype=torch.float64, requires_grad=True)]
+
+    extra = dict(hist=hist["counts_hist"], big_cols=hist["counts_big_cols"],
+                 big_values=hist["counts_big_values"].double())
+    results = []
+    for chunk in (None, 5, 64):
+        p = params()
+        value = nb_decoder_log_likelihood(*p, donor, library, rows, cols, values, chunk=chunk, **extra)
+        (2.5 * value).backward()
+        results.append((value.detach(), [q.grad for q in p]))
+    for value, grads in results[1:]:
+        torch.testing.assert_close(value, results[0][0], rtol=1e-12, atol=1e-9)
+        for a, b in zip(grads, results[0][1], strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)

@@ -80,14 +80,35 @@ class CellBatches(Dataset):
             lib = np.asarray(csr.sum(axis=1), dtype=np.float64).ravel().astype(np.float32)
             self.library = torch.from_numpy(lib).to(self.device)
         # host views of the same memory for the numpy minibatch builder (CPU data)
-        self._np = {"indices": csr.indices, "data": data, "prot": self.prot.numpy(),
-                    "donor": self.donor.numpy(), "prot_mean": self.prot_mean.numpy(),
-                    "prot_std": self.prot_std.numpy(),
-                    "library": None if self.library is None else self.library.numpy()} \
-            if self.device.type == "cpu" else {}
+        self._np = self._host_views() if self.device.type == "cpu" else {}
 
     def __len__(self) -> int:
         return self.n_cells
+
+    def to(self, device: str | torch.device) -> CellBatches:
+        """Move the matrices to ``device`` in place (``"cuda"``: preload the data on the GPU;
+        minibatches are then built there). Returns ``self``."""
+        device = torch.device(device)
+        if device == self.device:
+            return self
+        names = ("indptr", "indices", "data", "prot", "donor", "prot_mean", "prot_std", "library")
+        if self.device.type == "cpu":  # keep the host tensors (they share the input's memory)
+            self._host = {name: getattr(self, name) for name in names}
+        for name in names:
+            value = getattr(self, name)
+            if device.type == "cpu" and getattr(self, "_host", None):
+                value = self._host[name]
+            if value is not None:
+                setattr(self, name, value.to(device))
+        self.device = device
+        self._np = self._host_views() if device.type == "cpu" else {}
+        return self
+
+    def _host_views(self) -> dict[str, np.ndarray | None]:
+        return {"indices": self.indices.numpy(), "data": self.data.numpy(), "prot": self.prot.numpy(),
+                "donor": self.donor.numpy(), "prot_mean": self.prot_mean.numpy(),
+                "prot_std": self.prot_std.numpy(),
+                "library": None if self.library is None else self.library.numpy()}
 
     def __getitem__(self, idx) -> dict[str, torch.Tensor]:
         idx = np.sort(np.asarray(idx, dtype=np.int64))

@@ -49,32 +49,46 @@ def clr(counts: np.ndarray | sp.spmatrix) -> np.ndarray:
     This is the per-cell CLR used by Seurat/muon for antibody-derived tags
     (``log1p`` keeps zero counts finite).
     """
-    dense = counts.toarray() if sp.issparse(counts) else np.asarray(counts)
-    logged = np.log1p(dense.astype(np.float64))
-    return (logged - logged.mean(axis=1, keepdims=True)).astype(np.float32)
+    out = np.empty(counts.shape, dtype=np.float32)
+    for start in range(0, counts.shape[0], 16_384):  # row blocks: no full-size float64 copy
+        block = counts[start:start + 16_384]
+        block = block.toarray() if sp.issparse(block) else np.asarray(block)
+        logged = np.log1p(block.astype(np.float64))
+        out[start:start + 16_384] = logged - logged.mean(axis=1, keepdims=True)
+    return out
 
 
-def mean_std(matrix: np.ndarray | sp.spmatrix, min_std: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
-    """Column means and standard deviations without densifying sparse input.
+def mean_std(matrix: np.ndarray | sp.spmatrix, min_std: float = 1e-3, rows: np.ndarray | None = None,
+             chunk_size: int = 16_384) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations (of ``matrix[rows]``), without densifying sparse
+    input or copying the selected rows: blocks of ``chunk_size`` rows are summed in float64.
 
     Standard deviations below ``min_std`` are raised to it so constant features scale to 0.
     """
-    if sp.issparse(matrix):
-        m = sp.csr_matrix(matrix, dtype=np.float64)
-        mean = np.asarray(m.mean(axis=0)).ravel()
-        sq = m.copy()
-        sq.data **= 2
-        var = np.asarray(sq.mean(axis=0)).ravel() - mean**2
-    else:
-        arr = np.asarray(matrix, dtype=np.float64)
-        mean = arr.mean(axis=0)
-        var = arr.var(axis=0)
-    std = np.sqrt(np.clip(var, 0.0, None))
+    sparse = sp.issparse(matrix)
+    m = sp.csr_matrix(matrix) if sparse else np.asarray(matrix)
+    rows = np.arange(m.shape[0]) if rows is None else np.asarray(rows)
+    total = np.zeros(m.shape[1])
+    total_sq = np.zeros(m.shape[1])
+    for start in range(0, len(rows), chunk_size):
+        block = m[rows[start:start + chunk_size]]
+        if sparse:
+            block = sp.csr_matrix(block, dtype=np.float64)
+            total += np.asarray(block.sum(axis=0)).ravel()
+            block.data **= 2
+            total_sq += np.asarray(block.sum(axis=0)).ravel()
+        else:
+            block = block.astype(np.float64)
+            total += block.sum(axis=0)
+            total_sq += (block * block).sum(axis=0)
+    n = max(len(rows), 1)
+    mean = total / n
+    std = np.sqrt(np.clip(total_sq / n - mean**2, 0.0, None))
     return mean.astype(np.float32), np.maximum(std, min_std).astype(np.float32)
 
 
 def log_normalized_mean_std(counts: sp.spmatrix, rows: np.ndarray | None = None,
-                            chunk_size: int = 65_536, min_std: float = 1e-3,
+                            chunk_size: int = 16_384, min_std: float = 1e-3,
                             ) -> tuple[np.ndarray, np.ndarray]:
     """Column means and standard deviations of :func:`log_normalize` ``(counts)[rows]``.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -9,7 +11,7 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, Sequent
 
 
 def make_loader(dataset: Dataset, indices: np.ndarray, batch_size: int, shuffle: bool,
-                seed: int = 0, pin_memory: bool = False) -> DataLoader:
+                seed: int = 0, pin_memory: bool = False, prefetch: int = 0) -> DataLoader:
     """A DataLoader yielding whole minibatches over ``indices`` of ``dataset``.
 
     With ``shuffle`` the batches come from :class:`EpochBatchSampler`: the order of each epoch is
@@ -17,14 +19,68 @@ def make_loader(dataset: Dataset, indices: np.ndarray, batch_size: int, shuffle:
     checkpoint sees the same batches as an uninterrupted one, and under distributed training
     each process takes its own shard. Without ``shuffle`` the batches are sequential and not
     sharded (every process sees all of ``indices``). ``pin_memory`` puts each CPU minibatch in
-    page-locked memory (for an asynchronous copy to a GPU).
+    page-locked memory (for an asynchronous copy to a GPU). With ``prefetch > 0`` a background
+    thread builds up to that many minibatches ahead while the model trains on the current one
+    (:class:`PrefetchLoader`; the order and content of the batches do not change).
     """
     subset = _Subset(dataset, indices)
     if shuffle:
         sampler = EpochBatchSampler(len(subset), batch_size, seed)
     else:
         sampler = BatchSampler(SequentialSampler(subset), batch_size, drop_last=False)
-    return DataLoader(subset, sampler=sampler, batch_size=None, num_workers=0, pin_memory=pin_memory)
+    cls = PrefetchLoader if prefetch > 0 else DataLoader
+    loader = cls(subset, sampler=sampler, batch_size=None, num_workers=0, pin_memory=pin_memory)
+    loader.prefetch = int(prefetch)
+    return loader
+
+
+class PrefetchLoader(DataLoader):
+    """A single-process DataLoader whose iterator runs in a background thread.
+
+    Building a sparse minibatch is numpy work that releases the GIL, so it overlaps with the
+    training step. Works like the DataLoader it is (Lightning sets the sampler's epoch as
+    usual); at most :attr:`prefetch` batches wait in the queue.
+    """
+
+    prefetch: int = 2
+
+    def __iter__(self):
+        source = super().__iter__()
+        q: queue.Queue = queue.Queue(maxsize=max(self.prefetch, 1))
+        stop = threading.Event()
+        done = object()
+
+        def put(item) -> bool:
+            while not stop.is_set():
+                try:
+                    q.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def work():
+            try:
+                for item in source:
+                    if not put(item):
+                        return
+                put(done)
+            except BaseException as err:  # handed to the consumer
+                put(err)
+
+        thread = threading.Thread(target=work, daemon=True, name="cmcvae-prefetch")
+        thread.start()
+        try:
+            while True:
+                item = q.get()
+                if item is done:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            thread.join(timeout=5)
 
 
 class EpochBatchSampler(Sampler[np.ndarray]):

@@ -180,7 +180,8 @@ def read_inputs(data: md.MuData | ad.AnnData, setup: dict[str, Any]) -> ModelInp
         rna_m, genes = sp.csr_matrix((n, 0), dtype=np.float32), []
     if prot is not None:
         p = get_counts(prot, setup.get("prot_layer"), "protein")
-        prot_m = np.asarray(p.toarray() if sp.issparse(p) else p, dtype=np.float64)
+        p = p.toarray() if sp.issparse(p) else np.asarray(p)
+        prot_m = p if p.dtype in (np.float32, np.float64) else p.astype(np.float64)  # no copy of floats
         proteins = [str(p) for p in prot.var_names]
     else:
         prot_m, proteins = np.zeros((n, 0)), []

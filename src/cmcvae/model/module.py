@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from .config import CMCVAEConfig
 from .dagma import h_dagma
-from .likelihood import nb_batch_log_likelihood, nb_log_likelihood  # noqa: F401 (re-exported)
+from .likelihood import nb_decoder_log_likelihood, nb_log_likelihood  # noqa: F401 (re-exported)
 from .scm import pair_scores, scm_solve
 
 TARGET_SUM = 1e4  # counts per 1e4 before log1p (cmcvae.data.preprocess.log_normalize)
@@ -67,6 +67,7 @@ class CMCVAEModule(nn.Module):
         self.register_buffer("rna_mean", torch.zeros(n_genes), persistent=False)
         self.register_buffer("rna_std", torch.ones(n_genes), persistent=False)
         self.normalize_rna = True
+        self.nb_chunk: int | None = 256  # cells per chunk of the fused CPU likelihood (None: off)
 
     def set_input_scaling(self, rna_mean, rna_std, normalize: bool) -> None:
         """Statistics that standardise the RNA encoder input, and whether the RNA values are
@@ -170,15 +171,18 @@ class CMCVAEModule(nn.Module):
         rec_y = 0.5 * ((y_hat - batch["y"]) ** 2).sum() / n
         if G == 0:
             return z.new_zeros(()), rec_y
-        offset = self.c_r.index_select(0, donor)
         if self.config.likelihood == "nb":
-            offset = offset + (torch.log(batch["library"]).unsqueeze(1) - self.log_theta)
-            log_ratio = torch.addmm(offset, z[:, :Kr], self.W_r.T)  # log μ − log θ
-            loglik = nb_batch_log_likelihood(
-                log_ratio, self.log_theta, batch["rna_rows"], batch["rna_cols"], batch["rna_values"],
-                batch.get("counts_hist"), batch.get("counts_big_cols"), batch.get("counts_big_values"))
+            # CPU: decoder and likelihood fused over chunks of cells (memory-bound otherwise);
+            # float32 also under mixed precision
+            chunk = self.nb_chunk if z.device.type == "cpu" else None
+            with torch.autocast(device_type=z.device.type, enabled=False):
+                loglik = nb_decoder_log_likelihood(
+                    z[:, :Kr].float(), self.W_r, self.c_r, self.log_theta, donor, batch["library"],
+                    batch["rna_rows"], batch["rna_cols"], batch["rna_values"],
+                    batch.get("counts_hist"), batch.get("counts_big_cols"),
+                    batch.get("counts_big_values"), chunk=chunk)
             return -loglik / n, rec_y
-        x_hat = torch.addmm(offset, z[:, :Kr], self.W_r.T)
+        x_hat = torch.addmm(self.c_r.index_select(0, donor), z[:, :Kr], self.W_r.T)
         rec_x = 0.5 * ((x_hat - out["xy"][:, :G]) ** 2).sum() / n
         return rec_x, rec_y
 

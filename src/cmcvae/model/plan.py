@@ -282,3 +282,20 @@ def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
     """Torch seed of one training epoch of one process: a function of ``(seed, epoch, rank)``."""
     entropy = [int(seed) & 0xFFFFFFFF, int(epoch), int(rank)]
     return int(np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+class DataOnDevice(Callback):
+    """Copies a :class:`~cmcvae.data.batches.CellBatches` to the training device for the fit
+    (minibatches are then built there) and moves it back to the CPU afterwards."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        self.data.to(pl_module.device)
+
+    def on_fit_end(self, trainer, pl_module) -> None:
+        self.data.to("cpu")
+
+    def on_exception(self, trainer, pl_module, exception) -> None:
+        self.data.to("cpu")
