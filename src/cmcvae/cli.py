@@ -110,6 +110,9 @@ def fit(
     devices: Annotated[str | None, typer.Option("--devices", help="Number of devices per node or 'auto' (default 1).")] = None,
     strategy: Annotated[str | None, typer.Option("--strategy", help="Lightning strategy for several devices or nodes, e.g. ddp (data parallel: each process trains on its own shard of the cells; rank 0 writes the run). Not for --arch sem.")] = None,
     num_nodes: Annotated[int | None, typer.Option("--num-nodes", help="Number of nodes for distributed training (default 1).")] = None,
+    precision: Annotated[str | None, typer.Option("--precision", help="Lightning precision, e.g. bf16-mixed or 16-mixed (GPU) for mixed precision; the acyclicity log-det, the guard, the SCM inverse and the NB likelihood stay float32/64 (default: 32-true).")] = None,
+    preload: Annotated[bool, typer.Option("--preload", help="Copy the data to the GPU once and build minibatches there (with --accelerator gpu).")] = False,
+    backed: Annotated[bool, typer.Option("--backed", help="Out-of-core: leave the RNA matrix of DATA (.h5mu with modalities rna, prot, e.g. from cmcvae prepare) on disk and read each minibatch's cells from it.")] = False,
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue the interrupted fit in this run folder from its last checkpoint (RUN/checkpoints/last.ckpt), with the data, priors, config and seed it was started with; then write the run folder.")] = None,
     force: Force = False,
 ) -> None:
@@ -121,7 +124,8 @@ def fit(
     from .workflows import fit_run, resume_run
 
     hardware = {"accelerator": accelerator, "devices": None if devices is None else _devices(devices),
-                "strategy": strategy, "num_nodes": num_nodes}
+                "strategy": strategy, "num_nodes": num_nodes, "precision": precision,
+                "data_on_device": preload or None}
     if resume is not None:
         if seeds is not None:
             raise CMCVAEInputError("--resume continues one run; it cannot be combined with --seeds "
@@ -130,13 +134,14 @@ def fit(
                                           ("--grn-prior", grn_prior), ("--ppi-prior", ppi_prior),
                                           ("--protein-map", protein_map), ("--config", config),
                                           ("--max-epochs", max_epochs), ("--seed", seed),
-                                          ("--arch", arch), ("--force", force or None))
+                                          ("--arch", arch), ("--force", force or None),
+                                          ("--backed", backed or None))
                  if value is not None]
         if given:
             raise CMCVAEInputError(
                 f"--resume continues the run with the inputs and settings it was started with; "
-                f"drop {', '.join(given)} (only --accelerator, --devices, --strategy and "
-                "--num-nodes may change)."
+                f"drop {', '.join(given)} (only --accelerator, --devices, --strategy, "
+                "--num-nodes, --precision and --preload may change)."
             )
         model = resume_run(resume, **hardware)
         if getattr(model, "global_rank", 0) == 0:
@@ -146,10 +151,14 @@ def fit(
         raise CMCVAEInputError("cmcvae fit needs DATA and --out RUN (or --resume RUN to continue "
                                "an interrupted fit).")
     hardware = {"accelerator": accelerator or "cpu", "devices": hardware["devices"] or 1,
-                "strategy": strategy, "num_nodes": num_nodes or 1}
+                "strategy": strategy, "num_nodes": num_nodes or 1, "precision": precision,
+                "data_on_device": preload}
     if seeds is not None:
         if seed is not None:
             raise CMCVAEInputError("Give either --seed (one run) or --seeds (an ensemble), not both.")
+        if backed or preload or precision is not None:
+            raise CMCVAEInputError("--backed / --preload / --precision apply to one run: run "
+                                   "`cmcvae fit --seed K …` for each seed instead of --seeds.")
         if strategy is not None or (num_nodes or 1) != 1:
             raise CMCVAEInputError("--strategy / --num-nodes train one run at a time; run "
                                    "`cmcvae fit --seed K --strategy …` for each seed instead of --seeds.")
@@ -178,7 +187,7 @@ def fit(
                                "(or refit the ensemble with --seeds … --force).")
     model = fit_run(data, out, batch_key=batch_key, grn_prior=grn_prior, ppi_prior=ppi_prior,
                     protein_map=protein_map, config=config, max_epochs=max_epochs, seed=seed,
-                    force=force, **hardware, **({} if arch is None else {"arch": arch}))
+                    force=force, backed=backed, **hardware, **({} if arch is None else {"arch": arch}))
     if getattr(model, "global_rank", 0) == 0:  # distributed: one report, from rank 0
         _fitted(model, out)
 

@@ -30,6 +30,7 @@ def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | N
             seed: int | None = None, accelerator: str = "cpu", devices: int | str = 1,
             force: bool = False, progress_bar: bool = True, strategy: str | Any | None = None,
             num_nodes: int = 1, resume: bool = False, checkpoints: bool = True,
+            precision: str | None = None, data_on_device: bool = False, backed: bool = False,
             **overrides: Any) -> CMCVAE:
     """Read data and priors, train CMC-VAE and write the run folder ``out`` (DESIGN §3).
 
@@ -64,13 +65,24 @@ def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | N
         Not for ``arch="sem"``.
     checkpoints
         Write the per-epoch checkpoint (``False``: the run cannot be resumed).
+    precision, data_on_device
+        Mixed precision (e.g. ``"bf16-mixed"``) and preloading the data on the GPU
+        (:meth:`CMCVAE.train`).
+    backed
+        Leave the RNA matrix of the ``.h5mu`` on disk and read each minibatch's cells from it
+        (out-of-core: for data larger than memory; :func:`cmcvae.data.backed.read_backed`).
 
     Returns
     -------
     CMCVAE
         The trained model (on every rank; check ``model.global_rank`` before writing more).
     """
-    from .model._model import check_lightning_options, is_primary_process
+    from .model._model import _uses_gpu, check_lightning_options, is_primary_process
+
+    if data_on_device and not _uses_gpu(accelerator):
+        raise CMCVAEInputError(
+            "--preload (data_on_device) copies the data to a GPU: use it with --accelerator gpu "
+            f"(got {accelerator!r}).")
 
     out = Path(out)
     ckpt_dir = out / CHECKPOINTS
@@ -103,9 +115,15 @@ def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | N
                       if value is not None and not isinstance(value, (str, Path))],
         "config": cfg.to_dict(), "accelerator": accelerator, "devices": devices,
         "strategy": strategy if isinstance(strategy, str) else None, "num_nodes": num_nodes,
+        "precision": precision, "data_on_device": bool(data_on_device), "backed": bool(backed),
     }
     if not isinstance(data, md.MuData):
-        data = read_input(data)
+        if backed:
+            from .data.backed import read_backed
+
+            data = read_backed(data)
+        else:
+            data = read_input(data)
     grn = read_network(grn_prior, "GRN prior") if isinstance(grn_prior, (str, Path)) else grn_prior
     ppi = read_network(ppi_prior, "PPI prior") if isinstance(ppi_prior, (str, Path)) else ppi_prior
     pmap = read_protein_map(protein_map) if isinstance(protein_map, (str, Path)) else protein_map
@@ -118,7 +136,8 @@ def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | N
         write_json(ckpt_dir / "fit_args.json", args)
     model.train(accelerator=accelerator, devices=devices, progress_bar=progress_bar,
                 checkpoint_dir=ckpt_dir if checkpoints or resume else None, resume=resume,
-                strategy=strategy, num_nodes=num_nodes)
+                strategy=strategy, num_nodes=num_nodes, precision=precision,
+                data_on_device=data_on_device)
     if getattr(model, "global_rank", 0) != 0:
         return model  # distributed training: rank 0 writes the run folder
     info = {key: args[key] for key in ("data", "batch_key", "grn_prior", "ppi_prior", "protein_map")}
@@ -130,7 +149,8 @@ def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | N
 
 def resume_run(run: str | Path, *, accelerator: str | None = None, devices: int | str | None = None,
                strategy: str | None = None, num_nodes: int | None = None,
-               progress_bar: bool = True) -> CMCVAE:
+               progress_bar: bool = True, precision: str | None = None,
+               data_on_device: bool | None = None) -> CMCVAE:
     """Continue the interrupted ``cmcvae fit`` in ``run`` (``cmcvae fit --resume RUN``).
 
     Reads the data and prior paths, batch key and config (seed included) from
@@ -143,7 +163,7 @@ def resume_run(run: str | Path, *, accelerator: str | None = None, devices: int 
     ----------
     run
         Run folder of the interrupted fit.
-    accelerator, devices, strategy, num_nodes
+    accelerator, devices, strategy, num_nodes, precision, data_on_device
         Override the recorded Lightning options (e.g. fewer devices). Changing the number of
         processes changes the sharding of later epochs, so the graph is no longer exactly the
         one an uninterrupted run gives.
@@ -177,7 +197,10 @@ def resume_run(run: str | Path, *, accelerator: str | None = None, devices: int 
                    devices=devices if devices is not None else args.get("devices", 1),
                    strategy=strategy if strategy is not None else args.get("strategy"),
                    num_nodes=num_nodes if num_nodes is not None else args.get("num_nodes", 1),
-                   progress_bar=progress_bar, resume=True)
+                   precision=precision if precision is not None else args.get("precision"),
+                   data_on_device=(data_on_device if data_on_device is not None
+                                   else args.get("data_on_device", False)),
+                   backed=args.get("backed", False), progress_bar=progress_bar, resume=True)
 
 
 def _nothing_to_resume(run: Path) -> str:

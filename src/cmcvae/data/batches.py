@@ -17,6 +17,10 @@ import scipy.sparse as sp
 import torch
 from torch.utils.data import Dataset
 
+from .._errors import CMCVAEInputError
+from .backed import as_rows, is_backed_sparse
+from .preprocess import library_size
+
 # re-exported: the loaders used to live here
 from .sampling import EpochBatchSampler, make_loader, split_cells  # noqa: F401
 
@@ -29,7 +33,9 @@ class CellBatches(Dataset):
     Parameters
     ----------
     rna
-        Cells × genes RNA (CSR): raw counts, or continuous values with ``normalize=False``.
+        Cells × genes RNA (CSR): raw counts, or continuous values with ``normalize=False``. A
+        backed matrix (:class:`anndata.abc.CSRDataset` of a file read with ``backed=``) stays
+        on disk and each minibatch reads its rows (:class:`~cmcvae.data.backed.BackedRows`).
     prot
         Cells × proteins values (dense; CLR of the counts, or continuous values).
     donor
@@ -61,13 +67,24 @@ class CellBatches(Dataset):
     def __init__(self, rna: sp.spmatrix, prot: np.ndarray, donor: np.ndarray,
                  prot_mean: np.ndarray, prot_std: np.ndarray, *, normalize: bool, nb: bool,
                  max_count: int = MAX_HIST_COUNT, device: str | torch.device | None = None):
-        csr = rna if sp.isspmatrix_csr(rna) or isinstance(rna, sp.csr_array) else sp.csr_matrix(rna)
-        data = csr.data if csr.data.dtype == np.float32 else csr.data.astype(np.float32)
-        self.n_cells, self.n_genes = csr.shape
         self.device = torch.device(device or "cpu")
         self.normalize, self.max_count = bool(normalize), int(max_count)
         self.nb = bool(nb)
-        self._indptr = np.asarray(csr.indptr, dtype=np.int64)  # host copy: minibatch sizes without a sync
+        self.backed = as_rows(rna) if is_backed_sparse(rna) else None
+        if self.backed is not None:  # on disk: only indptr in memory, rows read per minibatch
+            if self.device.type != "cpu":
+                raise CMCVAEInputError(
+                    "Backed (on-disk) RNA cannot be preloaded on a GPU; load it into memory "
+                    "(read without backed=...) or train without data_on_device / --preload.")
+            csr = sp.csr_matrix((np.zeros(0, np.float32), np.zeros(0, np.int32),
+                                 np.zeros(rna.shape[0] + 1, np.int64)), shape=rna.shape)
+            indptr = self.backed.indptr
+        else:
+            csr = rna if sp.isspmatrix_csr(rna) or isinstance(rna, sp.csr_array) else sp.csr_matrix(rna)
+            indptr = csr.indptr
+        data = csr.data if csr.data.dtype == np.float32 else csr.data.astype(np.float32)
+        self.n_cells, self.n_genes = csr.shape
+        self._indptr = np.asarray(indptr, dtype=np.int64)  # host copy: minibatch sizes without a sync
         self.indptr = torch.from_numpy(self._indptr).to(self.device)
         self.indices = torch.from_numpy(csr.indices).to(self.device)  # shares memory on the CPU
         self.data = torch.from_numpy(data).to(self.device)
@@ -77,7 +94,7 @@ class CellBatches(Dataset):
         self.prot_std = torch.from_numpy(np.asarray(prot_std, dtype=np.float32)).to(self.device)
         self.library = None
         if self.normalize:
-            lib = np.asarray(csr.sum(axis=1), dtype=np.float64).ravel().astype(np.float32)
+            lib = library_size(rna if self.backed is not None else csr).astype(np.float32)
             self.library = torch.from_numpy(lib).to(self.device)
         # host views of the same memory for the numpy minibatch builder (CPU data)
         self._np = self._host_views() if self.device.type == "cpu" else {}
@@ -85,12 +102,20 @@ class CellBatches(Dataset):
     def __len__(self) -> int:
         return self.n_cells
 
+    @property
+    def sampling_block(self) -> int:
+        """Consecutive cells shuffled together (64 for backed data: few reads per minibatch)."""
+        return 64 if self.backed is not None else 1
+
     def to(self, device: str | torch.device) -> CellBatches:
         """Move the matrices to ``device`` in place (``"cuda"``: preload the data on the GPU;
         minibatches are then built there). Returns ``self``."""
         device = torch.device(device)
         if device == self.device:
             return self
+        if self.backed is not None:
+            raise CMCVAEInputError("Backed (on-disk) RNA cannot be preloaded on a GPU; load it "
+                                   "into memory first.")
         names = ("indptr", "indices", "data", "prot", "donor", "prot_mean", "prot_std", "library")
         if self.device.type == "cpu":  # keep the host tensors (they share the input's memory)
             self._host = {name: getattr(self, name) for name in names}
@@ -118,12 +143,17 @@ class CellBatches(Dataset):
 
     def _cpu_batch(self, idx: np.ndarray) -> dict[str, torch.Tensor]:
         """Minibatch built with numpy on the host (faster than torch for these small gathers)."""
-        starts = self._indptr[idx]
-        lens = self._indptr[idx + 1] - starts
-        rows = np.repeat(np.arange(len(idx)), lens)
-        pos = np.arange(int(lens.sum())) + np.repeat(starts - (np.cumsum(lens) - lens), lens)
-        cols = self._np["indices"].take(pos).astype(np.int64)
-        values = self._np["data"].take(pos)
+        if self.backed is not None:
+            lens, cols, values = self.backed.read(idx)
+            cols, values = cols.astype(np.int64), values.astype(np.float32, copy=False)
+            rows = np.repeat(np.arange(len(idx)), lens)
+        else:
+            starts = self._indptr[idx]
+            lens = self._indptr[idx + 1] - starts
+            rows = np.repeat(np.arange(len(idx)), lens)
+            pos = np.arange(int(lens.sum())) + np.repeat(starts - (np.cumsum(lens) - lens), lens)
+            cols = self._np["indices"].take(pos).astype(np.int64)
+            values = self._np["data"].take(pos)
         prot = self._np["prot"].take(idx, axis=0)
         batch = {
             "rna_rows": torch.from_numpy(rows),

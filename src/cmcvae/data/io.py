@@ -74,9 +74,14 @@ def check_counts(matrix, what: str, require_integer: bool = True, block: int = 1
     """
     if matrix is None:
         raise CMCVAEInputError(f"The {what} modality has no data matrix (.X is empty).")
-    values = matrix.data if sp.issparse(matrix) else np.asarray(matrix).ravel()
-    for start in range(0, values.size, block):
-        chunk = values[start:start + block]
+    from .backed import as_rows, is_backed_sparse
+
+    if is_backed_sparse(matrix):  # on disk: read the values block by block
+        chunks = as_rows(matrix).value_blocks(block)
+    else:
+        values = matrix.data if sp.issparse(matrix) else np.asarray(matrix).ravel()
+        chunks = (values[start:start + block] for start in range(0, values.size, block))
+    for chunk in chunks:
         finite = np.isfinite(chunk)
         if not finite.all():
             raise CMCVAEInputError(

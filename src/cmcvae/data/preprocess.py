@@ -10,12 +10,31 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .backed import is_backed_sparse, row_blocks
+
 TARGET_SUM = 1e4
 
 
-def library_size(counts: np.ndarray | sp.spmatrix) -> np.ndarray:
-    """Total counts per cell (row sums) as a float64 vector."""
+def library_size(counts) -> np.ndarray:
+    """Total counts per cell (row sums) as a float64 vector (read in blocks when backed)."""
+    if is_backed_sparse(counts):
+        return np.concatenate([_f64(b).sum(axis=1).A1 for b in row_blocks(counts)])
     return np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()
+
+
+def _f64(block: sp.csr_matrix) -> sp.csr_matrix:
+    """A CSR block with float64 values (sums of float32 values lose digits past 2**24)."""
+    return sp.csr_matrix((block.data.astype(np.float64), block.indices, block.indptr),
+                         shape=block.shape)
+
+
+def column_totals(counts, rows: np.ndarray | None = None) -> np.ndarray:
+    """Column sums of ``counts[rows]`` (float64), block by block: no copy of the rows and no
+    float64 copy of the matrix (in memory or backed)."""
+    total = np.zeros(counts.shape[1])
+    for block in row_blocks(counts, rows):
+        total += _f64(block).sum(axis=0).A1
+    return total
 
 
 def log_normalize(counts: np.ndarray | sp.spmatrix, target_sum: float = TARGET_SUM):
@@ -65,13 +84,14 @@ def mean_std(matrix: np.ndarray | sp.spmatrix, min_std: float = 1e-3, rows: np.n
 
     Standard deviations below ``min_std`` are raised to it so constant features scale to 0.
     """
-    sparse = sp.issparse(matrix)
-    m = sp.csr_matrix(matrix) if sparse else np.asarray(matrix)
+    sparse = sp.issparse(matrix) or is_backed_sparse(matrix)
+    m = matrix if sparse else np.asarray(matrix)
     rows = np.arange(m.shape[0]) if rows is None else np.asarray(rows)
     total = np.zeros(m.shape[1])
     total_sq = np.zeros(m.shape[1])
-    for start in range(0, len(rows), chunk_size):
-        block = m[rows[start:start + chunk_size]]
+    blocks = (row_blocks(m, rows, chunk_size) if sparse else
+              (m[rows[start:start + chunk_size]] for start in range(0, len(rows), chunk_size)))
+    for block in blocks:
         if sparse:
             block = sp.csr_matrix(block, dtype=np.float64)
             total += np.asarray(block.sum(axis=0)).ravel()
@@ -96,14 +116,13 @@ def log_normalized_mean_std(counts: sp.spmatrix, rows: np.ndarray | None = None,
     the selected rows is ever held in full (the atlas path keeps only the raw counts).
     Returns the same values as ``mean_std(log_normalize(counts)[rows])``.
     """
-    m = sp.csr_matrix(counts)
-    rows = np.arange(m.shape[0]) if rows is None else np.asarray(rows)
-    total = np.zeros(m.shape[1])
-    total_sq = np.zeros(m.shape[1])
-    for start in range(0, len(rows), chunk_size):
-        block = log_normalize(m[rows[start:start + chunk_size]])
-        total += np.asarray(block.sum(axis=0), dtype=np.float64).ravel()
-        block.data = block.data.astype(np.float64) ** 2
+    rows = np.arange(counts.shape[0]) if rows is None else np.asarray(rows)
+    total = np.zeros(counts.shape[1])
+    total_sq = np.zeros(counts.shape[1])
+    for raw in row_blocks(counts, rows, chunk_size):
+        block = _f64(log_normalize(raw))
+        total += np.asarray(block.sum(axis=0)).ravel()
+        block.data **= 2
         total_sq += np.asarray(block.sum(axis=0)).ravel()
     n = max(len(rows), 1)
     mean = total / n

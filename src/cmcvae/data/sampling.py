@@ -11,7 +11,8 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, Sequent
 
 
 def make_loader(dataset: Dataset, indices: np.ndarray, batch_size: int, shuffle: bool,
-                seed: int = 0, pin_memory: bool = False, prefetch: int = 0) -> DataLoader:
+                seed: int = 0, pin_memory: bool = False, prefetch: int = 0,
+                block: int = 1) -> DataLoader:
     """A DataLoader yielding whole minibatches over ``indices`` of ``dataset``.
 
     With ``shuffle`` the batches come from :class:`EpochBatchSampler`: the order of each epoch is
@@ -21,11 +22,12 @@ def make_loader(dataset: Dataset, indices: np.ndarray, batch_size: int, shuffle:
     sharded (every process sees all of ``indices``). ``pin_memory`` puts each CPU minibatch in
     page-locked memory (for an asynchronous copy to a GPU). With ``prefetch > 0`` a background
     thread builds up to that many minibatches ahead while the model trains on the current one
-    (:class:`PrefetchLoader`; the order and content of the batches do not change).
+    (:class:`PrefetchLoader`; the order and content of the batches do not change). ``block``
+    shuffles runs of that many consecutive cells together (for data read from disk).
     """
     subset = _Subset(dataset, indices)
     if shuffle:
-        sampler = EpochBatchSampler(len(subset), batch_size, seed)
+        sampler = EpochBatchSampler(len(subset), batch_size, seed, block=block)
     else:
         sampler = BatchSampler(SequentialSampler(subset), batch_size, drop_last=False)
     cls = PrefetchLoader if prefetch > 0 else DataLoader
@@ -106,10 +108,15 @@ class EpochBatchSampler(Sampler[np.ndarray]):
     rank, world_size
         This process and the number of processes (default: from ``torch.distributed`` when it
         is initialised, else ``0`` and ``1``).
+    block
+        With ``block > 1`` the permutation moves runs of ``block`` consecutive items (in a
+        random order of runs), so a minibatch is a few runs: few reads for data on disk. With
+        ``1`` (default) it is a plain permutation.
     """
 
     def __init__(self, n: int, batch_size: int, seed: int = 0, rank: int | None = None,
-                 world_size: int | None = None):
+                 world_size: int | None = None, block: int = 1):
+        self.block = max(int(block), 1)
         self.n, self.batch_size, self.seed = int(n), max(int(batch_size), 1), int(seed)
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
@@ -134,11 +141,18 @@ class EpochBatchSampler(Sampler[np.ndarray]):
 
     def __iter__(self) -> Iterator[np.ndarray]:
         rank, world = self._dist()
-        order = np.random.default_rng([self.seed & 0xFFFFFFFF, self.epoch]).permutation(self.n)
+        rng = np.random.default_rng([self.seed & 0xFFFFFFFF, self.epoch])
+        if self.block == 1:
+            order = rng.permutation(self.n)
+        else:  # runs of consecutive items in a random order
+            runs = rng.permutation(-(-self.n // self.block))
+            order = (runs[:, None] * self.block + np.arange(self.block)).ravel()
+            order = order[order < self.n]
         per_rank, size = self._per_rank(world)
         if self.n and per_rank * world > self.n:
             order = np.resize(order, per_rank * world)  # repeats the start
-        shard = order[rank::world]
+        # interleaved shards; with runs (block > 1), contiguous ones so the runs stay whole
+        shard = order[rank::world] if self.block == 1 else order[rank * per_rank:(rank + 1) * per_rank]
         for start in range(0, len(shard), size):
             yield shard[start:start + size]
 

@@ -18,7 +18,7 @@ import torch
 from .._errors import CMCVAEInputError
 from ..data.batches import CellBatches, make_loader, split_cells
 from ..data.io import PROT_MOD, RNA_MOD
-from ..data.preprocess import clr, library_size, log_normalized_mean_std, mean_std
+from ..data.preprocess import clr, column_totals, library_size, log_normalized_mean_std, mean_std
 from ..data.priors import filter_network, split_network
 from ..data.protein_map import matched_pairs
 from ..graph.networks import feature_networks, matched_pair_effects, top_edges
@@ -121,9 +121,7 @@ class CMCVAE:
         if nb:
             # training-cell totals without copying the training rows (a sparse mat-vec)
             lib = library_size(rna_counts)[train]
-            # (a float32 vector: a float64 one would make scipy copy the matrix to float64)
-            totals = np.asarray(rna_counts.T @ train.astype(np.float32), dtype=np.float64).ravel()
-            prop = totals / max(lib.sum(), 1.0)
+            prop = column_totals(rna_counts, np.flatnonzero(train)) / max(lib.sum(), 1.0)
             self.module.init_rna_offsets(torch.from_numpy(np.log(prop + 1e-8).astype(np.float32)))
 
     def _size_latents(self) -> None:
@@ -345,7 +343,8 @@ class CMCVAE:
         pin = streaming_gpu if pin_memory is None else bool(pin_memory)
         ahead = (2 if streaming_gpu else 0) if prefetch is None else int(prefetch)
         train_loader = make_loader(self._data, train_idx, batch_size, shuffle=True, seed=c.seed,
-                                   pin_memory=pin, prefetch=ahead)
+                                   pin_memory=pin, prefetch=ahead,
+                                   block=getattr(self._data, "sampling_block", 1))
         val_loader = (make_loader(self._data, val_idx, batch_size, shuffle=False, pin_memory=pin)
                       if len(val_idx) else None)
         plan = TrainingPlan(self.module, self._prior_tensors())
