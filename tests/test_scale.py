@@ -95,7 +95,8 @@ def test_many_donors_use_an_embedding_and_round_trip(tmp_path):
                    donor_onehot_max=32, donor_embedding_dim=5)
     emb = model.module.donor_embedding
     assert emb is not None and emb.weight.shape == (len(model.donors), 5)
-    assert model.module.encoder[0].in_features == 30 + 4 + 5
+    assert model.module.encoder[0].in_features == 30 + 4
+    assert model.module.donor_in.in_features == 5
     model.train(progress_bar=False)
     model.save(tmp_path / "m")
     loaded = CMCVAE.load(tmp_path / "m")
@@ -180,3 +181,17 @@ def test_fused_nb_decoder_equals_autograd():
         torch.testing.assert_close(value, results[0][0], rtol=1e-12, atol=1e-9)
         for a, b in zip(grads, results[0][1], strict=True):
             torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
+def test_models_saved_with_one_first_layer_still_load():
+    from cmcvae.model.config import CMCVAEConfig
+    from cmcvae.model.module import CMCVAEModule
+
+    config = CMCVAEConfig(n_latent_rna=3, n_latent_protein=2)
+    new = CMCVAEModule(10, 4, 3, config)
+    old = dict(new.state_dict())
+    old["encoder.0.weight"] = torch.cat([old["encoder.0.weight"], old.pop("donor_in.weight")], dim=1)
+    loaded = CMCVAEModule(10, 4, 3, config)
+    loaded.load_state_dict(old)
+    for key, value in new.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[key], value)

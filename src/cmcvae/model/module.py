@@ -23,6 +23,16 @@ def _mlp(n_in: int, n_hidden: int, n_layers: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def _split_first_layer(module, state_dict, prefix, *args) -> None:
+    """Read models saved when the donor columns were part of the first layer's weight."""
+    key = prefix + "encoder.0.weight"
+    if key in state_dict and prefix + "donor_in.weight" not in state_dict:
+        weight = state_dict[key]
+        n_in = module.encoder[0].in_features
+        state_dict[key] = weight[:, :n_in].contiguous()
+        state_dict[prefix + "donor_in.weight"] = weight[:, n_in:].contiguous()
+
+
 class CMCVAEModule(nn.Module):
     """Encoder for exogenous noise, latent linear SCM and linear decoders.
 
@@ -49,7 +59,16 @@ class CMCVAEModule(nn.Module):
         self.donor_embedding = (nn.Embedding(n_donors, config.donor_embedding_dim)
                                 if n_donors > config.donor_onehot_max else None)
         n_donor_in = n_donors if self.donor_embedding is None else config.donor_embedding_dim
-        self.encoder = _mlp(n_genes + n_proteins + n_donor_in, config.n_hidden, config.n_layers)
+        # first layer: [genes | proteins] → hidden, plus the donor code's own (bias-free) columns;
+        # two contiguous weights (a column slice of one weight costs a copy per step)
+        self.encoder = _mlp(n_genes + n_proteins, config.n_hidden, config.n_layers)
+        self.donor_in = nn.Linear(n_donor_in, config.n_hidden, bias=False)
+        with torch.no_grad():  # the initialisation of one Linear over all inputs
+            bound = 1.0 / math.sqrt(n_genes + n_proteins + n_donor_in)
+            self.encoder[0].weight.uniform_(-bound, bound)
+            self.encoder[0].bias.uniform_(-bound, bound)
+            self.donor_in.weight.uniform_(-bound, bound)
+        self.register_load_state_dict_pre_hook(_split_first_layer)
         self.mean_head = nn.Linear(config.n_hidden, K)
         self.logvar_head = nn.Linear(config.n_hidden, K)
         self.A_raw = nn.Parameter(torch.zeros(K, K))
@@ -125,16 +144,15 @@ class CMCVAEModule(nn.Module):
     def inference(self, xy: torch.Tensor, donor: torch.Tensor):
         """Posterior ``q(ε | x, y, b)`` from the :meth:`encoder_input` ``xy``: mean and log-variance.
 
-        The first layer applies its donor columns to the donor code separately, so no gradient
-        is formed for the (data) input.
+        The first layer is ``encoder[0](xy) + donor_in(code)``: one linear map of the
+        concatenated input, with the donor columns applied to the donor code separately, so no
+        gradient is formed for the (data) input.
         """
-        first = self.encoder[0]
-        n_in = xy.shape[1]
         if self.donor_embedding is None:
             code = F.one_hot(donor, self.n_donors).to(xy.dtype)
         else:
             code = self.donor_embedding(donor).to(xy.dtype)
-        h = F.linear(xy, first.weight[:, :n_in], first.bias) + code @ first.weight[:, n_in:].T
+        h = self.encoder[0](xy) + self.donor_in(code)
         h = self.encoder[1:](h)
         return self.mean_head(h), self.logvar_head(h).clamp(-10.0, 10.0)
 
