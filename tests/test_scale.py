@@ -195,3 +195,35 @@ def test_models_saved_with_one_first_layer_still_load():
     loaded.load_state_dict(old)
     for key, value in new.state_dict().items():
         torch.testing.assert_close(loaded.state_dict()[key], value)
+
+
+def test_prefetch_loader_gives_the_same_batches_and_raises_errors():
+    from cmcvae.data.sampling import make_loader
+
+    rng = np.random.default_rng(9)
+    counts = sp.random(300, 20, density=0.3, format="csr", random_state=10,
+                       data_rvs=lambda k: rng.poisson(3, k) + 1).astype(np.float32)
+    ds = CellBatches(counts, rng.normal(size=(300, 2)).astype(np.float32), np.zeros(300, int),
+                     np.zeros(2, np.float32), np.ones(2, np.float32), normalize=True, nb=True)
+    idx = np.arange(10, 290)
+    plain = make_loader(ds, idx, 64, shuffle=True, seed=4)
+    ahead = make_loader(ds, idx, 64, shuffle=True, seed=4, prefetch=2)
+    for loader in (plain, ahead):
+        loader.sampler.set_epoch(3)
+    got = list(ahead)
+    assert len(got) == len(plain) == 5
+    for a, b in zip(got, plain, strict=True):
+        for key in a:
+            torch.testing.assert_close(a[key], b[key])
+    first = next(iter(ahead))  # stopping early leaves no thread behind
+    assert first["donor"].shape[0] == 64
+
+    class Broken(torch.utils.data.Dataset):
+        def __len__(self):
+            return 10
+
+        def __getitem__(self, i):
+            raise ValueError("bad cell")
+
+    with pytest.raises(ValueError, match="bad cell"):
+        list(make_loader(Broken(), np.arange(10), 4, shuffle=True, prefetch=2))
