@@ -77,12 +77,9 @@ def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | N
     CMCVAE
         The trained model (on every rank; check ``model.global_rank`` before writing more).
     """
-    from .model._model import _uses_gpu, check_lightning_options, is_primary_process
+    from .model._model import check_data_on_device, check_lightning_options, is_primary_process
 
-    if data_on_device and not _uses_gpu(accelerator):
-        raise CMCVAEInputError(
-            "--preload (data_on_device) copies the data to a GPU: use it with --accelerator gpu "
-            f"(got {accelerator!r}).")
+    check_data_on_device(data_on_device, accelerator)  # before anything is written
 
     out = Path(out)
     ckpt_dir = out / CHECKPOINTS

@@ -97,22 +97,27 @@ def as_rows(matrix) -> BackedRows:
 
 def row_blocks(matrix, rows: np.ndarray | None = None, chunk_size: int = 16_384
                ) -> Iterator[sp.csr_matrix]:
-    """``matrix[rows]`` as CSR blocks of up to ``chunk_size`` rows, in the order of ``rows``.
+    """``matrix[rows]`` of a sparse matrix as CSR blocks of up to ``chunk_size`` rows, in the
+    order of ``rows``.
 
-    Works for in-memory matrices (dense or sparse) and backed ones (:class:`BackedRows`, whose
-    blocks are read from disk), so statistics over the training cells never hold a copy of them.
+    Works for in-memory matrices and backed ones (:class:`BackedRows`, whose blocks are read
+    from disk), so statistics over the training cells never hold a copy of them.
     """
-    if is_backed_sparse(matrix):
-        matrix = as_rows(matrix)
-    elif sp.issparse(matrix):
-        matrix = sp.csr_matrix(matrix)
-    else:
-        matrix = np.asarray(matrix)
-    n = matrix.shape[0]
-    rows = np.arange(n) if rows is None else np.asarray(rows)
+    matrix = as_rows(matrix) if is_backed_sparse(matrix) else sp.csr_matrix(matrix)
+    rows = np.arange(matrix.shape[0]) if rows is None else np.asarray(rows)
     for start in range(0, len(rows), chunk_size):
-        block = matrix[rows[start:start + chunk_size]]
-        yield block if sp.issparse(block) else sp.csr_matrix(block)
+        yield matrix[rows[start:start + chunk_size]]
+
+
+def stored_values(matrix, block: int = 1 << 24) -> Iterator[np.ndarray]:
+    """The stored values of a matrix (the non-zeros of a sparse one, read from disk when
+    backed), ``block`` at a time: checks over every value need no full-size temporaries."""
+    if is_backed_sparse(matrix):
+        yield from as_rows(matrix).value_blocks(block)
+        return
+    values = matrix.data if sp.issparse(matrix) else np.asarray(matrix).ravel()
+    for start in range(0, values.size, block):
+        yield values[start:start + block]
 
 
 def read_backed(path) -> md.MuData:

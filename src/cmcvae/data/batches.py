@@ -1,10 +1,10 @@
 """Sparse minibatches: the RNA rows of a minibatch travel as their non-zeros.
 
 The RNA matrix is held once, as CSR arrays in torch tensors that share the scipy matrix's
-memory (or copied to a GPU with ``device=``, the preloaded path). A minibatch carries the
+memory (or copied to a GPU with :meth:`CellBatches.to`, the preloaded path). A minibatch carries the
 non-zeros of its cells (``rna_rows``, ``rna_cols``, ``rna_values``); the model builds the dense,
 log-normalised and standardised encoder input on its own device
-(:meth:`cmcvae.model.module.CMCVAEModule.rna_input`) and the negative-binomial likelihood uses
+(:meth:`cmcvae.model.module.CMCVAEModule.encoder_input`) and the negative-binomial likelihood uses
 the non-zeros directly. On the CPU the counts of each minibatch are also summarised as a
 (gene, count) histogram, so the likelihood's ``lgamma`` terms cost ``genes × max_count``
 evaluations instead of one per non-zero.
@@ -52,52 +52,43 @@ class CellBatches(Dataset):
         the ``lgamma`` of every non-zero is cheap and computed directly).
     max_count
         Largest count in the histogram.
-    device
-        Where the matrices live: ``None``/``"cpu"`` (minibatches are built on the CPU and moved
-        by Lightning, pinned if asked) or a GPU (``"cuda"``: the whole dataset is copied once
-        and minibatches are built there).
 
     Notes
     -----
     A minibatch holds ``rna_rows`` (row within the minibatch), ``rna_cols`` (gene),
     ``rna_values``, ``y`` (standardised protein values), ``donor`` and, with ``normalize``,
-    ``library``. Cells come in ascending index order within a minibatch.
+    ``library``. Cells come in ascending index order within a minibatch. The matrices live on
+    the CPU (minibatches are built there and moved by Lightning, pinned if asked) until
+    :meth:`to` copies them to a GPU (minibatches are then built there).
     """
 
     def __init__(self, rna: sp.spmatrix, prot: np.ndarray, donor: np.ndarray,
                  prot_mean: np.ndarray, prot_std: np.ndarray, *, normalize: bool, nb: bool,
-                 max_count: int = MAX_HIST_COUNT, device: str | torch.device | None = None):
-        self.device = torch.device(device or "cpu")
+                 max_count: int = MAX_HIST_COUNT):
+        self.device = torch.device("cpu")
         self.normalize, self.max_count = bool(normalize), int(max_count)
         self.nb = bool(nb)
+        self.n_cells, self.n_genes = rna.shape
         self.backed = as_rows(rna) if is_backed_sparse(rna) else None
         if self.backed is not None:  # on disk: only indptr in memory, rows read per minibatch
-            if self.device.type != "cpu":
-                raise CMCVAEInputError(
-                    "Backed (on-disk) RNA cannot be preloaded on a GPU; load it into memory "
-                    "(read without backed=...) or train without data_on_device / --preload.")
-            csr = sp.csr_matrix((np.zeros(0, np.float32), np.zeros(0, np.int32),
-                                 np.zeros(rna.shape[0] + 1, np.int64)), shape=rna.shape)
-            indptr = self.backed.indptr
+            indptr, indices, data = self.backed.indptr, np.zeros(0, np.int32), np.zeros(0, np.float32)
         else:
             csr = rna if sp.isspmatrix_csr(rna) or isinstance(rna, sp.csr_array) else sp.csr_matrix(rna)
-            indptr = csr.indptr
-        data = csr.data if csr.data.dtype == np.float32 else csr.data.astype(np.float32)
-        self.n_cells, self.n_genes = csr.shape
+            indptr, indices = csr.indptr, csr.indices
+            data = csr.data if csr.data.dtype == np.float32 else csr.data.astype(np.float32)
         self._indptr = np.asarray(indptr, dtype=np.int64)  # host copy: minibatch sizes without a sync
-        self.indptr = torch.from_numpy(self._indptr).to(self.device)
-        self.indices = torch.from_numpy(csr.indices).to(self.device)  # shares memory on the CPU
-        self.data = torch.from_numpy(data).to(self.device)
-        self.prot = torch.from_numpy(np.asarray(prot, dtype=np.float32)).to(self.device)
-        self.donor = torch.from_numpy(np.asarray(donor, dtype=np.int64)).to(self.device)
-        self.prot_mean = torch.from_numpy(np.asarray(prot_mean, dtype=np.float32)).to(self.device)
-        self.prot_std = torch.from_numpy(np.asarray(prot_std, dtype=np.float32)).to(self.device)
+        self.indptr = torch.from_numpy(self._indptr)
+        self.indices = torch.from_numpy(indices)  # these share the input's memory
+        self.data = torch.from_numpy(data)
+        self.prot = torch.from_numpy(np.asarray(prot, dtype=np.float32))
+        self.donor = torch.from_numpy(np.asarray(donor, dtype=np.int64))
+        self.prot_mean = torch.from_numpy(np.asarray(prot_mean, dtype=np.float32))
+        self.prot_std = torch.from_numpy(np.asarray(prot_std, dtype=np.float32))
         self.library = None
         if self.normalize:
-            lib = library_size(rna if self.backed is not None else csr).astype(np.float32)
-            self.library = torch.from_numpy(lib).to(self.device)
-        # host views of the same memory for the numpy minibatch builder (CPU data)
-        self._np = self._host_views() if self.device.type == "cpu" else {}
+            self.library = torch.from_numpy(library_size(rna).astype(np.float32))
+        # host views of the same memory for the numpy minibatch builder
+        self._np = self._host_views()
 
     def __len__(self) -> int:
         return self.n_cells
@@ -114,17 +105,15 @@ class CellBatches(Dataset):
         if device == self.device:
             return self
         if self.backed is not None:
-            raise CMCVAEInputError("Backed (on-disk) RNA cannot be preloaded on a GPU; load it "
-                                   "into memory first.")
+            raise CMCVAEInputError(
+                "Backed (on-disk) RNA cannot be preloaded on a GPU; load it into memory (read "
+                "without backed=...) or train without data_on_device / --preload.")
         names = ("indptr", "indices", "data", "prot", "donor", "prot_mean", "prot_std", "library")
         if self.device.type == "cpu":  # keep the host tensors (they share the input's memory)
             self._host = {name: getattr(self, name) for name in names}
+        source = self._host if device.type == "cpu" else {name: getattr(self, name) for name in names}
         for name in names:
-            value = getattr(self, name)
-            if device.type == "cpu" and getattr(self, "_host", None):
-                value = self._host[name]
-            if value is not None:
-                setattr(self, name, value.to(device))
+            setattr(self, name, None if source[name] is None else source[name].to(device))
         self.device = device
         self._np = self._host_views() if device.type == "cpu" else {}
         return self

@@ -9,7 +9,6 @@ import anndata as ad
 import mudata as md
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from .._errors import CMCVAEInputError
 
@@ -74,14 +73,9 @@ def check_counts(matrix, what: str, require_integer: bool = True, block: int = 1
     """
     if matrix is None:
         raise CMCVAEInputError(f"The {what} modality has no data matrix (.X is empty).")
-    from .backed import as_rows, is_backed_sparse
+    from .backed import stored_values
 
-    if is_backed_sparse(matrix):  # on disk: read the values block by block
-        chunks = as_rows(matrix).value_blocks(block)
-    else:
-        values = matrix.data if sp.issparse(matrix) else np.asarray(matrix).ravel()
-        chunks = (values[start:start + block] for start in range(0, values.size, block))
-    for chunk in chunks:
+    for chunk in stored_values(matrix, block):
         finite = np.isfinite(chunk)
         if not finite.all():
             raise CMCVAEInputError(

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from .backed import is_backed_sparse, row_blocks
 
 TARGET_SUM = 1e4
+CHUNK = 16_384  # rows per block when a statistic is computed without a full-size copy
 
 
 def library_size(counts) -> np.ndarray:
@@ -69,46 +70,32 @@ def clr(counts: np.ndarray | sp.spmatrix) -> np.ndarray:
     (``log1p`` keeps zero counts finite).
     """
     out = np.empty(counts.shape, dtype=np.float32)
-    for start in range(0, counts.shape[0], 16_384):  # row blocks: no full-size float64 copy
-        block = counts[start:start + 16_384]
+    for start in range(0, counts.shape[0], CHUNK):  # row blocks: no full-size float64 copy
+        block = counts[start:start + CHUNK]
         block = block.toarray() if sp.issparse(block) else np.asarray(block)
         logged = np.log1p(block.astype(np.float64))
-        out[start:start + 16_384] = logged - logged.mean(axis=1, keepdims=True)
+        out[start:start + CHUNK] = logged - logged.mean(axis=1, keepdims=True)
     return out
 
 
 def mean_std(matrix: np.ndarray | sp.spmatrix, min_std: float = 1e-3, rows: np.ndarray | None = None,
-             chunk_size: int = 16_384) -> tuple[np.ndarray, np.ndarray]:
+             chunk_size: int = CHUNK) -> tuple[np.ndarray, np.ndarray]:
     """Column means and standard deviations (of ``matrix[rows]``), without densifying sparse
     input or copying the selected rows: blocks of ``chunk_size`` rows are summed in float64.
 
     Standard deviations below ``min_std`` are raised to it so constant features scale to 0.
     """
-    sparse = sp.issparse(matrix) or is_backed_sparse(matrix)
-    m = matrix if sparse else np.asarray(matrix)
-    rows = np.arange(m.shape[0]) if rows is None else np.asarray(rows)
-    total = np.zeros(m.shape[1])
-    total_sq = np.zeros(m.shape[1])
-    blocks = (row_blocks(m, rows, chunk_size) if sparse else
-              (m[rows[start:start + chunk_size]] for start in range(0, len(rows), chunk_size)))
-    for block in blocks:
-        if sparse:
-            block = sp.csr_matrix(block, dtype=np.float64)
-            total += np.asarray(block.sum(axis=0)).ravel()
-            block.data **= 2
-            total_sq += np.asarray(block.sum(axis=0)).ravel()
-        else:
-            block = block.astype(np.float64)
-            total += block.sum(axis=0)
-            total_sq += (block * block).sum(axis=0)
-    n = max(len(rows), 1)
-    mean = total / n
-    std = np.sqrt(np.clip(total_sq / n - mean**2, 0.0, None))
-    return mean.astype(np.float32), np.maximum(std, min_std).astype(np.float32)
+    if sp.issparse(matrix) or is_backed_sparse(matrix):
+        blocks = row_blocks(matrix, rows, chunk_size)
+    else:
+        m = np.asarray(matrix)
+        idx = np.arange(m.shape[0]) if rows is None else np.asarray(rows)
+        blocks = (m[idx[start:start + chunk_size]] for start in range(0, len(idx), chunk_size))
+    return _scaled_moments(blocks, matrix.shape[1], min_std)
 
 
 def log_normalized_mean_std(counts: sp.spmatrix, rows: np.ndarray | None = None,
-                            chunk_size: int = 16_384, min_std: float = 1e-3,
+                            chunk_size: int = CHUNK, min_std: float = 1e-3,
                             ) -> tuple[np.ndarray, np.ndarray]:
     """Column means and standard deviations of :func:`log_normalize` ``(counts)[rows]``.
 
@@ -116,15 +103,25 @@ def log_normalized_mean_std(counts: sp.spmatrix, rows: np.ndarray | None = None,
     the selected rows is ever held in full (the atlas path keeps only the raw counts).
     Returns the same values as ``mean_std(log_normalize(counts)[rows])``.
     """
-    rows = np.arange(counts.shape[0]) if rows is None else np.asarray(rows)
-    total = np.zeros(counts.shape[1])
-    total_sq = np.zeros(counts.shape[1])
-    for raw in row_blocks(counts, rows, chunk_size):
-        block = _f64(log_normalize(raw))
-        total += np.asarray(block.sum(axis=0)).ravel()
-        block.data **= 2
-        total_sq += np.asarray(block.sum(axis=0)).ravel()
-    n = max(len(rows), 1)
+    blocks = (log_normalize(raw) for raw in row_blocks(counts, rows, chunk_size))
+    return _scaled_moments(blocks, counts.shape[1], min_std)
+
+
+def _scaled_moments(blocks, n_cols: int, min_std: float) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations over row blocks (sparse or dense), float64 sums."""
+    total, total_sq, n = np.zeros(n_cols), np.zeros(n_cols), 0
+    for block in blocks:
+        n += block.shape[0]
+        if sp.issparse(block):
+            block = _f64(sp.csr_matrix(block))
+            total += block.sum(axis=0).A1
+            block.data **= 2
+            total_sq += block.sum(axis=0).A1
+        else:
+            block = np.asarray(block, dtype=np.float64)
+            total += block.sum(axis=0)
+            total_sq += (block * block).sum(axis=0)
+    n = max(n, 1)
     mean = total / n
     std = np.sqrt(np.clip(total_sq / n - mean**2, 0.0, None))
     return mean.astype(np.float32), np.maximum(std, min_std).astype(np.float32)

@@ -30,8 +30,11 @@ def make_loader(dataset: Dataset, indices: np.ndarray, batch_size: int, shuffle:
         sampler = EpochBatchSampler(len(subset), batch_size, seed, block=block)
     else:
         sampler = BatchSampler(SequentialSampler(subset), batch_size, drop_last=False)
-    cls = PrefetchLoader if prefetch > 0 else DataLoader
-    loader = cls(subset, sampler=sampler, batch_size=None, num_workers=0, pin_memory=pin_memory)
+    if prefetch <= 0:
+        return DataLoader(subset, sampler=sampler, batch_size=None, num_workers=0,
+                          pin_memory=pin_memory)
+    loader = PrefetchLoader(subset, sampler=sampler, batch_size=None, num_workers=0,
+                            pin_memory=pin_memory)
     loader.prefetch = int(prefetch)
     return loader
 
@@ -39,8 +42,9 @@ def make_loader(dataset: Dataset, indices: np.ndarray, batch_size: int, shuffle:
 class PrefetchLoader(DataLoader):
     """A single-process DataLoader whose iterator runs in a background thread.
 
-    Building a sparse minibatch is numpy work that releases the GIL, so it overlaps with the
-    training step. Works like the DataLoader it is (Lightning sets the sampler's epoch as
+    Building a sparse minibatch is numpy work that mostly releases the GIL, so on a GPU it
+    overlaps with the training step (on a 2-core CPU it measured no gain: the model already
+    uses both cores). Works like the DataLoader it is (Lightning sets the sampler's epoch as
     usual); at most :attr:`prefetch` batches wait in the queue.
     """
 

@@ -18,7 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .._errors import CMCVAEInputError
-from ..data.backed import BackedRows, as_rows, is_backed_sparse
+from ..data.backed import as_rows, is_backed_sparse, stored_values
 from ..data.io import check_counts, check_mudata, get_counts
 
 MODALITIES = ("rna", "protein")
@@ -69,12 +69,7 @@ def _check_values(matrix, what: str, counts: bool) -> None:
                 "simulated levels, intensities), register them with counts=False."
             ) from None
         return
-    if is_backed_sparse(matrix):
-        finite = all(np.isfinite(v).all() for v in as_rows(matrix).value_blocks())
-    else:
-        values = matrix.data if sp.issparse(matrix) else np.asarray(matrix, dtype=np.float64).ravel()
-        finite = np.isfinite(values).all()
-    if not finite:
+    if not all(np.isfinite(values).all() for values in stored_values(matrix)):
         raise CMCVAEInputError(
             f"The {what} values contain NaN or infinite entries; remove or impute them before fitting."
         )
@@ -181,7 +176,7 @@ def read_inputs(data: md.MuData | ad.AnnData, setup: dict[str, Any]) -> ModelInp
     if rna is not None:
         x = get_counts(rna, setup.get("rna_layer"), "RNA")
         # a backed (on-disk) matrix stays on disk: minibatches read their rows
-        rna_m = BackedRows(x) if is_backed_sparse(x) else sp.csr_matrix(x, dtype=np.float32)
+        rna_m = as_rows(x) if is_backed_sparse(x) else sp.csr_matrix(x, dtype=np.float32)
         genes = [str(g) for g in rna.var_names]
     else:
         rna_m, genes = sp.csr_matrix((n, 0), dtype=np.float32), []

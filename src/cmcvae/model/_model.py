@@ -18,7 +18,7 @@ import torch
 from .._errors import CMCVAEInputError
 from ..data.batches import CellBatches, make_loader, split_cells
 from ..data.io import PROT_MOD, RNA_MOD
-from ..data.preprocess import clr, column_totals, library_size, log_normalized_mean_std, mean_std
+from ..data.preprocess import clr, column_totals, log_normalized_mean_std, mean_std
 from ..data.priors import filter_network, split_network
 from ..data.protein_map import matched_pairs
 from ..graph.networks import feature_networks, matched_pair_effects, top_edges
@@ -119,8 +119,9 @@ class CMCVAE:
             self.module = CMCVAEModule(len(self.genes), len(self.proteins), len(self.donors), self.config)
         self.module.set_input_scaling(rna_mean, rna_std, normalize=counts)
         if nb:
-            # training-cell totals without copying the training rows (a sparse mat-vec)
-            lib = library_size(rna_counts)[train]
+            # training-cell totals, block by block (no copy of the training rows; one more
+            # read when the counts are on disk); the library sizes are the minibatches' own
+            lib = self._data.library.numpy().astype(np.float64)[train]
             prop = column_totals(rna_counts, np.flatnonzero(train)) / max(lib.sum(), 1.0)
             self.module.init_rna_offsets(torch.from_numpy(np.log(prop + 1e-8).astype(np.float32)))
 
@@ -261,7 +262,7 @@ class CMCVAE:
             Show Lightning's progress bar (``arch="sem"``: one line per DAGMA stage on stderr).
         checkpoint_dir
             Folder for a Lightning checkpoint, ``last.ckpt``, rewritten at the end of every epoch:
-            weights, optimiser (the learning rate of ``A`` included), loop counters, early
+            weights, optimiser, the guard's step size of ``A``, loop counters, early
             stopping, the best epoch so far and the training history. Training anew (without
             ``resume``) first deletes an earlier ``last.ckpt`` there.
         resume
@@ -333,18 +334,12 @@ class CMCVAE:
         torch.manual_seed(c.seed)
         train_idx = np.flatnonzero(self.split == "train")
         val_idx = np.flatnonzero(self.split == "val")
-        on_gpu = _uses_gpu(accelerator)
-        if data_on_device and not on_gpu:
-            raise CMCVAEInputError(
-                "data_on_device=True (--preload) copies the data to a GPU: use it with "
-                f"accelerator='gpu' (got accelerator={accelerator!r}"
-                f"{'' if torch.cuda.is_available() else '; no CUDA GPU is visible here'}).")
-        streaming_gpu = on_gpu and not data_on_device
+        check_data_on_device(data_on_device, accelerator)
+        streaming_gpu = _uses_gpu(accelerator) and not data_on_device
         pin = streaming_gpu if pin_memory is None else bool(pin_memory)
         ahead = (2 if streaming_gpu else 0) if prefetch is None else int(prefetch)
         train_loader = make_loader(self._data, train_idx, batch_size, shuffle=True, seed=c.seed,
-                                   pin_memory=pin, prefetch=ahead,
-                                   block=getattr(self._data, "sampling_block", 1))
+                                   pin_memory=pin, prefetch=ahead, block=self._data.sampling_block)
         val_loader = (make_loader(self._data, val_idx, batch_size, shuffle=False, pin_memory=pin)
                       if len(val_idx) else None)
         plan = TrainingPlan(self.module, self._prior_tensors())
@@ -604,12 +599,20 @@ def check_lightning_options(arch: str, *, resume: bool = False, strategy: Any = 
 
 
 def _uses_gpu(accelerator: Any) -> bool:
-    """Whether Lightning's ``accelerator`` option trains on a CUDA GPU."""
-    name = str(getattr(accelerator, "__class__", type(None)).__name__).lower() \
-        if not isinstance(accelerator, str) else accelerator.lower()
-    if name in ("gpu", "cuda") or "cuda" in name:
+    """Whether Lightning's ``accelerator`` option (a name or an Accelerator) trains on a CUDA GPU."""
+    name = accelerator.lower() if isinstance(accelerator, str) else type(accelerator).__name__.lower()
+    if name == "gpu" or "cuda" in name:
         return True
     return name == "auto" and torch.cuda.is_available()
+
+
+def check_data_on_device(data_on_device: bool, accelerator: Any) -> None:
+    """Refuse preloading the data (``--preload``) unless training runs on a GPU."""
+    if data_on_device and not _uses_gpu(accelerator):
+        raise CMCVAEInputError(
+            "data_on_device=True (--preload) copies the data to a GPU: use it with "
+            f"accelerator='gpu' / --accelerator gpu (got {accelerator!r}"
+            f"{'' if torch.cuda.is_available() else '; no CUDA GPU is visible here'}).")
 
 
 def may_be_distributed(strategy: Any = None, devices: int | str = 1, num_nodes: int = 1) -> bool:

@@ -96,10 +96,10 @@ def in_domain_tensor(A: torch.Tensor, s: float = 1.0, margin: float = 0.99) -> t
     M-matrix (:func:`is_m_matrix`, float64). On the CPU the exact test only runs when the cheap
     :func:`perron_upper_bound` does not already settle it.
     """
-    B = A.detach().to(torch.float64) ** 2
-    limit = margin * s
     if A.device.type == "cpu":
         return torch.tensor(in_domain(A, s, margin))
+    B = A.detach().to(torch.float64) ** 2
+    limit = margin * s
     eye = torch.eye(B.shape[0], dtype=B.dtype, device=B.device)
     finite = torch.isfinite(B).all()
     B = torch.where(finite, B, torch.zeros_like(B))

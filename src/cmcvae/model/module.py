@@ -8,12 +8,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..data.preprocess import TARGET_SUM
 from .config import CMCVAEConfig
 from .dagma import h_dagma
 from .likelihood import nb_decoder_log_likelihood, nb_log_likelihood  # noqa: F401 (re-exported)
 from .scm import pair_scores, scm_solve
-
-TARGET_SUM = 1e4  # counts per 1e4 before log1p (cmcvae.data.preprocess.log_normalize)
 
 
 def _mlp(n_in: int, n_hidden: int, n_layers: int) -> nn.Sequential:
@@ -90,7 +89,7 @@ class CMCVAEModule(nn.Module):
 
     def set_input_scaling(self, rna_mean, rna_std, normalize: bool) -> None:
         """Statistics that standardise the RNA encoder input, and whether the RNA values are
-        raw counts to log-normalise first (see :meth:`rna_input`)."""
+        raw counts to log-normalise first (see :meth:`encoder_input`)."""
         with torch.no_grad():
             self.rna_mean.copy_(torch.as_tensor(rna_mean, dtype=torch.float32))
             self.rna_std.copy_(torch.as_tensor(rna_std, dtype=torch.float32))
@@ -158,11 +157,13 @@ class CMCVAEModule(nn.Module):
 
     def generative(self, z: torch.Tensor, donor: torch.Tensor):
         """Linear decoders with per-donor offsets: ``x̂ = W_r z_r + c_r[b]``, ``ŷ = W_p z_p + c_p[b]``."""
+        return self._decode(z, donor, rna=True), self._decode(z, donor, rna=False)
+
+    def _decode(self, z: torch.Tensor, donor: torch.Tensor, rna: bool) -> torch.Tensor:
         Kr = self.n_latent_rna
+        W, c, zb = (self.W_r, self.c_r, z[:, :Kr]) if rna else (self.W_p, self.c_p, z[:, Kr:])
         # index_select, not c[donor]: its backward is a fast index_add
-        x_hat = torch.addmm(self.c_r.index_select(0, donor), z[:, :Kr], self.W_r.T)
-        y_hat = torch.addmm(self.c_p.index_select(0, donor), z[:, Kr:], self.W_p.T)
-        return x_hat, y_hat
+        return torch.addmm(c.index_select(0, donor), zb, W.T)
 
     def forward(self, batch: dict[str, torch.Tensor], sample: bool = True):
         """Encode, sample ``ε``, solve the SCM; the decoders are applied by :meth:`reconstruction`."""
@@ -178,14 +179,13 @@ class CMCVAEModule(nn.Module):
 
         Protein: Gaussian on the standardised values. RNA with ``likelihood="nb"``: the
         negative-binomial negative log-likelihood of the counts with the library size as offset
-        (``x̂`` is the log-mean per unit of library), from the minibatch's non-zeros
-        (:func:`~cmcvae.model.likelihood.nb_batch_log_likelihood`); the library offset and
-        ``−log θ`` are added to the per-donor offsets before the decoder's matrix product.
+        (``x̂`` is the log-mean per unit of library), from the minibatch's non-zeros, decoder and
+        likelihood together (:func:`~cmcvae.model.likelihood.nb_decoder_log_likelihood`).
         Otherwise Gaussian on the standardised values.
         """
         z, donor = out["z"], batch["donor"]
         Kr, n, G = self.n_latent_rna, z.shape[0], self.n_genes
-        y_hat = torch.addmm(self.c_p.index_select(0, donor), z[:, Kr:], self.W_p.T)
+        y_hat = self._decode(z, donor, rna=False)
         rec_y = 0.5 * ((y_hat - batch["y"]) ** 2).sum() / n
         if G == 0:
             return z.new_zeros(()), rec_y
@@ -200,7 +200,7 @@ class CMCVAEModule(nn.Module):
                     batch.get("counts_hist"), batch.get("counts_big_cols"),
                     batch.get("counts_big_values"), chunk=chunk)
             return -loglik / n, rec_y
-        x_hat = torch.addmm(self.c_r.index_select(0, donor), z[:, :Kr], self.W_r.T)
+        x_hat = self._decode(z, donor, rna=True)
         rec_x = 0.5 * ((x_hat - out["xy"][:, :G]) ** 2).sum() / n
         return rec_x, rec_y
 
