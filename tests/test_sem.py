@@ -211,7 +211,8 @@ def test_poster_model_saved_without_arch_still_loads(tiny_mdata, tiny_map, tmp_p
 
 @pytest.mark.parametrize("bad", [dict(arch="latent"), dict(sem_score="l2"), dict(sem_floor=1.5),
                                  dict(sem_stages=[[1.0, 1.0]]), dict(sem_stages=[[1.0, 0.0, 10]]),
-                                 dict(sem_l1=-0.1), dict(sem_lr=0), dict(sem_thinning="yes")])
+                                 dict(sem_l1=-0.1), dict(sem_lr=0), dict(sem_thinning="yes"),
+                                 dict(sem_prior_orient=1)])
 def test_sem_config_is_validated(bad):
     with pytest.raises(CMCVAEInputError):
         CMCVAEConfig(**bad)

@@ -23,7 +23,7 @@ from ..data.thinning import thinned_correlation, value_correlation
 from ..graph.networks import latent_total_effects
 from ..graph.threshold import is_dag, project_to_dag
 from .dagma import h_dagma
-from .sem import fit_sem
+from .sem import fit_sem, prior_orientation_mask
 
 if TYPE_CHECKING:
     from ._model import CMCVAE
@@ -143,16 +143,27 @@ def train_sem(model: CMCVAE, accelerator: str = "cpu", progress: bool = False) -
             print(f"SEM stage {record['stage'] + 1}/{len(c.sem_stages)}: h(W) {record['h']:.3g}, "
                   f"{record['seconds']:.1f} s", file=sys.stderr, flush=True)
 
+    prior = _prior_indices(model)
+    allowed = (prior_orientation_mask(rho.shape[0], *prior)
+               if c.sem_prior_orient and prior is not None else None)
     W, history = fit_sem(rho, l1=c.sem_l1, stages=c.sem_stages, lr=c.sem_lr, score=c.sem_score,
-                         prior=_prior_indices(model), lambda_prior=c.sem_lambda_prior,
-                         margin=c.prior_margin, guard_margin=c.guard_margin,
+                         prior=prior, lambda_prior=c.sem_lambda_prior,
+                         margin=c.prior_margin, guard_margin=c.guard_margin, allowed=allowed,
                          device=_device(accelerator), callback=_report)
+    noise = {key: np.asarray(history[-1].pop(key)) for key in
+             ("exogenous_variance", "measurement_variance") if history and key in history[-1]}
     t_fit = time.perf_counter() - start - t_corr
     W_dag, removed, order_on = _project(W)
     elapsed = time.perf_counter() - start
     model.module.W.copy_(torch.from_numpy(W))
     model._A_dag = W_dag
-    model.stats = {"signal_sd": info.pop("signal_sd"), "variance": info.pop("variance")}
+    model.stats = {"signal_sd": info.pop("signal_sd"), "variance": info.pop("variance"), **noise}
+    if "measurement_variance" in noise:
+        psi, G = noise["measurement_variance"], len(model.genes)
+        info["measurement_noise_rna"] = float(np.median(psi[:G])) if G else None
+        info["measurement_noise_protein"] = float(np.median(psi[G:])) if len(psi) > G else None
+    if allowed is not None:
+        info["prior_oriented_pairs"] = int((~allowed).sum() - len(allowed))
     done = 0
     for record in history:  # keys the training-curve plot understands
         done += record["iterations"]

@@ -82,6 +82,7 @@ class CMCVAEConfig:
     sem_thinning: bool = True
     sem_score: str = "nv"
     sem_lambda_prior: float = 0.0
+    sem_prior_orient: bool = False
 
     def __post_init__(self) -> None:
         if self.likelihood not in ("gaussian", "nb"):
@@ -112,13 +113,14 @@ class CMCVAEConfig:
                 f"Unknown arch {self.arch!r}: use 'poster' (latent VAE) or 'sem' (feature-level "
                 "causal SEM)."
             )
-        if self.sem_score not in ("nv", "ls"):
+        if self.sem_score not in ("me", "nv", "ls"):
             raise CMCVAEInputError(
-                f"Unknown sem_score {self.sem_score!r}: use 'nv' (per-node noise variances) or "
-                "'ls' (least squares)."
+                f"Unknown sem_score {self.sem_score!r}: use 'me' (latent levels with measurement "
+                "noise), 'nv' (per-node noise variances) or 'ls' (least squares)."
             )
-        if not isinstance(self.sem_thinning, bool):
-            raise CMCVAEInputError(f"sem_thinning must be true or false, not {self.sem_thinning!r}.")
+        for name in ("sem_thinning", "sem_prior_orient"):
+            if not isinstance(getattr(self, name), bool):
+                raise CMCVAEInputError(f"{name} must be true or false, not {getattr(self, name)!r}.")
         for name in ("sem_l1", "sem_lambda_prior"):
             if not _number(getattr(self, name)) or getattr(self, name) < 0:
                 raise CMCVAEInputError(f"{name} must be a non-negative number; got {getattr(self, name)!r}.")
