@@ -30,7 +30,9 @@ class CMCVAEConfig:
     ``prior_margin``, ``split``, ``seed``, ``threshold`` and ``edge_top_k`` apply to
     ``arch="sem"``; its iterations come from ``sem_stages`` (``max_epochs`` does not apply), and
     its ``n_latent_rna`` / ``n_latent_protein`` are set to the numbers of genes and proteins
-    (the SEM is a latent SCM with identity loadings).
+    (the SEM is a latent SCM with identity loadings). ``sem_score`` picks the SEM's score
+    (``"nv"``, ``"ls"`` or ``"me"``, see :mod:`cmcvae.model.sem`); ``sem_prior_orient`` forbids
+    the reverse of every training prior edge.
     """
 
     # architecture
