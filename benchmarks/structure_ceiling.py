@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from population_ceiling import least_squares  # same folder
 
 from cmcvae.data.simulate import simulate
 from cmcvae.data.thinning import thinned_correlation
@@ -69,15 +70,6 @@ def _moral(S: np.ndarray) -> np.ndarray:
         M[np.ix_(parents, parents)] = True
     np.fill_diagonal(M, False)
     return M
-
-
-def _least_squares(S: np.ndarray, R: np.ndarray) -> np.ndarray:
-    W = np.zeros_like(R)
-    for j in range(len(R)):
-        pa = np.flatnonzero(S[:, j])
-        if len(pa):
-            W[pa, j] = np.linalg.solve(R[np.ix_(pa, pa)] + 1e-8 * np.eye(len(pa)), R[pa, j])
-    return W
 
 
 def _effects(W: np.ndarray, genes: list[str], proteins: list[str]) -> pd.DataFrame:
@@ -116,7 +108,7 @@ def one(setting: str, seed: int) -> dict:
     donors = sim.mdata.obs["donor"].to_numpy()
     R, _ = thinned_correlation(rna, prot, donors, cells=train, floor=model.config.sem_floor,
                                seed=seed)
-    effects["true_support"] = _effects(_least_squares(S, R), genes, proteins)
+    effects["true_support"] = _effects(least_squares(S, R), genes, proteins)
     t0 = time.perf_counter()
     W, _ = fit_sem(R, allowed=_moral(S))
     W_dag = project_to_dag(W, order_weights=latent_total_effects(W) ** 2)[0]
