@@ -11,7 +11,7 @@ from cmcvae.data.simulate import simulate
 from cmcvae.graph.threshold import is_dag
 from cmcvae.model.sem import MIN_VARIANCE, fit_sem, me_score, prior_orientation_mask
 
-from .test_sem import _chain_with_colliders
+from .test_sem import SIM, _chain_with_colliders
 
 
 def _me_covariance(W, omega, psi):
@@ -104,8 +104,7 @@ def test_prior_orientation_mask():
 
 @pytest.fixture(scope="module")
 def me_model():
-    sim = simulate(n_cells=2000, n_genes=60, n_proteins=8, n_donors=3, n_perturbations=5,
-                   cells_per_perturbation=20, n_control_cells=100, seed=0)
+    sim = simulate(**SIM)  # the arch="sem" tests' simulation
     CMCVAE.setup_mudata(sim.mdata, batch_key="donor")
     model = CMCVAE(sim.mdata, grn_prior=sim.grn_prior, ppi_prior=sim.ppi_prior,
                    protein_map=sim.protein_map, arch="sem", sem_score="me", sem_floor=0.1,
