@@ -87,6 +87,19 @@ def test_simulate_fit_validate(tmp_path, monkeypatch, capsys, small_args):
     assert rec["correlation"]["rna_protein"]["direction_accuracy"] == 0.5  # symmetric score
 
 
+def test_run_reads_a_config_file(tmp_path, monkeypatch, capsys, small_args):
+    cfg = tmp_path / "me.yaml"
+    cfg.write_text("sem_score: me\nsem_floor: 0.1\nsem_prior_orient: true\n"
+                   "sem_stages: [[1.0, 1.0, 30], [0.1, 0.9, 30]]\n")
+    out = tmp_path / "r"
+    cli(["run", "--out", str(out), *small_args, "--arch", "sem", "--config", str(cfg)],
+        monkeypatch, capsys)
+    used = json.loads((out / "run" / "run.json").read_text())["config"]
+    assert used["arch"] == "sem" and used["sem_score"] == "me" and used["sem_prior_orient"]
+    assert used["sem_stages"] == [[1.0, 1.0, 30], [0.1, 0.9, 30]]
+    assert json.loads((out / "summary.json").read_text())["is_dag"]
+
+
 def test_run_end_to_end_small(tmp_path, monkeypatch, capsys, small_args):
     out = tmp_path / "r"
     text = cli(["run", "--out", str(out), *small_args, "--max-epochs", "2", "--arch", "poster"],

@@ -350,6 +350,7 @@ def run(
     proteins: Annotated[int, typer.Option("--proteins", help="Simulated proteins.")] = 40,
     donors: Annotated[int, typer.Option("--donors", help="Simulated training donors.")] = 8,
     arch: Annotated[str | None, typer.Option("--arch", help="Model architecture: sem | poster (default: the config's).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="YAML/JSON file of CMCVAEConfig fields.")] = None,
     force: Force = False,
 ) -> None:
     """The whole pipeline on the built-in default: simulate → fit → validate → summary."""
@@ -357,6 +358,8 @@ def run(
 
     sim = {"n_cells": cells, "n_genes": genes, "n_proteins": proteins, "n_donors": donors, "regime": regime}
     extra = {} if arch is None else {"arch": arch}
+    if config is not None:
+        extra["config"] = config
     summary = run_default(out, seed=seed, force=force, max_epochs=max_epochs, sim_kwargs=sim, **extra)
     out_console.print(_summary_table(summary))
     out_console.print(f"Results in [bold]{out}[/] (run folder {out / 'run'}, summary.json)")
