@@ -116,6 +116,23 @@ def sample_dag(directed: np.ndarray, und: np.ndarray, rng: np.random.Generator) 
     return out
 
 
+def truth_matrices(truth: pd.DataFrame, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The true edges over ``names`` as a boolean adjacency ``S`` and their weights ``W``."""
+    pos = {n: i for i, n in enumerate(names)}
+    src, dst = truth.source.map(pos).to_numpy(), truth.target.map(pos).to_numpy()
+    S = np.zeros((len(names), len(names)), dtype=bool)
+    S[src, dst] = True
+    W = np.zeros(S.shape)
+    W[src, dst] = truth.weight.to_numpy()
+    return S, W
+
+
+def effects_frame(total: np.ndarray, genes: list[str], proteins: list[str]) -> pd.DataFrame:
+    """Knockdown predictions (genes × proteins, minus the gene→protein total effects)."""
+    G = len(genes)
+    return pd.DataFrame(-total[:G, G:], index=genes, columns=proteins)
+
+
 def least_squares(S: np.ndarray, R: np.ndarray) -> np.ndarray:
     W = np.zeros_like(R)
     for j in range(len(R)):
@@ -138,12 +155,8 @@ def one(seed: int) -> dict:
     genes = list(sim.mdata.mod["rna"].var_names)
     proteins = list(sim.mdata.mod["prot"].var_names)
     pos = {n: i for i, n in enumerate(genes + proteins)}
-    d, G = len(pos), len(genes)
-    src, dst = sim.truth.source.map(pos).to_numpy(), sim.truth.target.map(pos).to_numpy()
-    S = np.zeros((d, d), dtype=bool)
-    S[src, dst] = True
-    W = np.zeros((d, d))
-    W[src, dst] = sim.truth.weight.to_numpy()
+    d = len(pos)
+    S, W = truth_matrices(sim.truth, genes + proteins)
     R = population_covariance(S, W)
     totals = {"true_dag": latent_total_effects(least_squares(S, R)),
               "true_mec": mec_average(S, R, seed)}
@@ -161,7 +174,7 @@ def one(seed: int) -> dict:
         totals[name] = latent_total_effects(W_dag)
         if name == "sem_me":
             totals["sem_me_mec"] = mec_average(found, R, seed)
-    effects = {k: pd.DataFrame(-T[:G, G:], index=genes, columns=proteins) for k, T in totals.items()}
+    effects = {k: effects_frame(T, genes, proteins) for k, T in totals.items()}
     res, _ = validate(effects, sim.perturb, genes=genes, proteins=proteins,
                       protein_map=sim.protein_map)
     return {"seed": seed, "auroc": {k: res[k]["auroc"] for k in effects}, "structure": structure,

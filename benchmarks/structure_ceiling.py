@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from population_ceiling import least_squares  # same folder
+from population_ceiling import effects_frame, least_squares, truth_matrices  # same folder
 
 from cmcvae.data.simulate import simulate
 from cmcvae.data.thinning import thinned_correlation
@@ -56,13 +56,6 @@ MODELS = {"sem_nv": {}, "sem_me": dict(sem_score="me", sem_floor=0.1, sem_prior_
 EDGE_THRESHOLD = 0.05
 
 
-def _truth_matrix(truth: pd.DataFrame, names: list[str]) -> np.ndarray:
-    pos = {n: i for i, n in enumerate(names)}
-    S = np.zeros((len(names), len(names)), dtype=bool)
-    S[truth.source.map(pos).to_numpy(), truth.target.map(pos).to_numpy()] = True
-    return S
-
-
 def _moral(S: np.ndarray) -> np.ndarray:
     M = S | S.T
     for j in range(len(S)):
@@ -73,9 +66,7 @@ def _moral(S: np.ndarray) -> np.ndarray:
 
 
 def _effects(W: np.ndarray, genes: list[str], proteins: list[str]) -> pd.DataFrame:
-    G = len(genes)
-    T = latent_total_effects(W)
-    return pd.DataFrame(-T[:G, G:], index=genes, columns=proteins)
+    return effects_frame(latent_total_effects(W), genes, proteins)
 
 
 def _structure(W: np.ndarray, S: np.ndarray) -> dict[str, float]:
@@ -100,7 +91,7 @@ def one(setting: str, seed: int) -> dict:
         seconds[name] = time.perf_counter() - t0
         effects[name] = model.predict_knockdown()
         names = model.genes + model.proteins
-        S = _truth_matrix(sim.truth, names)
+        S = truth_matrices(sim.truth, names)[0]
         structure[name] = _structure(model.get_adjacency(thresholded=False), S)
     genes, proteins = model.genes, model.proteins
     train = np.flatnonzero(model.split == "train")

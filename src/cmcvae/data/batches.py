@@ -135,14 +135,13 @@ class CellBatches(Dataset):
         if self.backed is not None:
             lens, cols, values = self.backed.read(idx)
             cols, values = cols.astype(np.int64), values.astype(np.float32, copy=False)
-            rows = np.repeat(np.arange(len(idx)), lens)
         else:
             starts = self._indptr[idx]
             lens = self._indptr[idx + 1] - starts
-            rows = np.repeat(np.arange(len(idx)), lens)
             pos = np.arange(int(lens.sum())) + np.repeat(starts - (np.cumsum(lens) - lens), lens)
             cols = self._np["indices"].take(pos).astype(np.int64)
             values = self._np["data"].take(pos)
+        rows = np.repeat(np.arange(len(idx)), lens)
         prot = self._np["prot"].take(idx, axis=0)
         batch = {
             "rna_rows": torch.from_numpy(rows),
