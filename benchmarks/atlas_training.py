@@ -4,7 +4,7 @@
 
 Simulates the poster's atlas shape once (809,130 cells × 2,000 genes + 144 proteins, 138
 donors, RNA library median 1,000: ~580 non-zero genes per cell) with
-:func:`cmcvae.data.simulate.simulate_atlas` and writes it as ``.h5mu`` in ``--workdir``; the
+:func:`cmcvae.datasets.simulate.simulate_atlas` and writes it as ``.h5mu`` in ``--workdir``; the
 smaller sizes are seeded row subsets of it and the larger ones repeat its rows (the cost of a
 training epoch depends on the shape and sparsity, not on the causal content). Every
 measurement runs in a fresh process: read the file, build the model (``arch="poster"``,
@@ -36,7 +36,7 @@ def _atlas(workdir: Path) -> Path:
     path = workdir / f"atlas_base_{ATLAS_CELLS}.h5mu"
     if path.exists():
         return path
-    from cmcvae.data.simulate import simulate_atlas
+    from cmcvae.datasets.simulate import simulate_atlas
 
     t0 = time.perf_counter()
     m = simulate_atlas(n_cells=ATLAS_CELLS, rna_library_median=1000.0, seed=0)
@@ -88,7 +88,7 @@ def _one(path: str, n_latent: int, batch: int, method: str) -> dict:
     backed = method == "cmcvae_backed"
     t0 = time.perf_counter()
     if backed:  # the RNA matrix stays on disk
-        from cmcvae.data.backed import read_backed
+        from cmcvae.io._backed import read_backed
 
         mdata, method = read_backed(path), "cmcvae"
     else:
@@ -100,7 +100,7 @@ def _one(path: str, n_latent: int, batch: int, method: str) -> dict:
     elif method == "totalvi":
         import scvi
 
-        from cmcvae.benchmark._totalvi import _anndata
+        from cmcvae.bm._totalvi import _anndata
 
         scvi.settings.seed = 0
         adata = _anndata(mdata, "donor")
@@ -142,7 +142,7 @@ def _plain_mlp(mdata, n_latent: int, batch: int) -> tuple[float, int]:
     from torch import nn
 
     from cmcvae import CMCVAE
-    from cmcvae.data.sampling import EpochBatchSampler
+    from cmcvae.model.latent._sampling import EpochBatchSampler
 
     CMCVAE.setup_mudata(mdata, batch_key="donor")
     kr = max(1, int(round(n_latent * 0.8)))

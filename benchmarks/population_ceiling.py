@@ -31,11 +31,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cmcvae.data.simulate import simulate
+from cmcvae.datasets.simulate import simulate
 from cmcvae.evaluate._perturbation import validate
 from cmcvae.graph.networks import latent_total_effects
 from cmcvae.graph.threshold import project_to_dag
-from cmcvae.model.sem import fit_sem, prior_orientation_mask
+from cmcvae.model.sem._fit import fit_sem, prior_orientation_mask
 
 SETTING = dict(n_cells=20_000, n_genes=500, n_proteins=40, n_donors=8)
 EDGE_THRESHOLD = 0.05

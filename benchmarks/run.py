@@ -1,6 +1,6 @@
 """Reproduce the README's benchmark table: ``python benchmarks/run.py [--quick]``.
 
-Runs :func:`cmcvae.benchmark.run_benchmark` on the public data in ``../shared/data`` (absent
+Runs :func:`cmcvae.bm.run_benchmark` on the public data in ``../shared/data`` (absent
 families are skipped) and the simulator, writes ``benchmarks/results/benchmark{,_quick}.json``
 and ``.md``, and (full mode) regenerates the README section between the
 ``<!-- cmcvae-benchmark:start/end -->`` markers. Equivalent to
@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from cmcvae.benchmark import render_markdown, run_benchmark, update_readme, write_results
+from cmcvae.bm import render_markdown, run_benchmark, update_readme, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -36,15 +36,15 @@ import numpy as np
 import pandas as pd
 from population_ceiling import effects_frame, least_squares, truth_matrices  # same folder
 
-from cmcvae.data.simulate import simulate
-from cmcvae.data.thinning import thinned_correlation
+from cmcvae.datasets.simulate import simulate
 from cmcvae.evaluate._baselines import correlation_effects, ridge_effects
 from cmcvae.evaluate._metrics import auroc
 from cmcvae.evaluate._perturbation import validate
 from cmcvae.graph.networks import latent_total_effects
 from cmcvae.graph.threshold import project_to_dag
 from cmcvae.model import CMCVAE
-from cmcvae.model.sem import fit_sem
+from cmcvae.model.sem._fit import fit_sem
+from cmcvae.model.sem._thinning import thinned_correlation
 
 SETTINGS = {
     # the `cmcvae run` default simulation

@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from cmcvae import CMCVAE
-from cmcvae.data.simulate import simulate
+from cmcvae.datasets.simulate import simulate
 from cmcvae.evaluate._baselines import correlation_effects, ridge_effects
 from cmcvae.evaluate._perturbation import observed_effects, score_predictions
-from cmcvae.workflows import direction_accuracy_vs_truth, knockdown_truth_matrix
+from cmcvae.tl._workflows import direction_accuracy_vs_truth, knockdown_truth_matrix
 
 
 def main() -> None:

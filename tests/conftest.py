@@ -1,27 +1,9 @@
-import anndata as ad
-import mudata as md
-import numpy as np
+"""Fixtures shared by every test folder."""
+
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 
-
-def make_mudata(n=600, G=40, P=6, n_donors=3, seed=0):
-    """Tiny CITE-seq-like MuData: genes 0..P-1 encode proteins 0..P-1."""
-    rng = np.random.default_rng(seed)
-    z = rng.normal(size=(n, 4))
-    gene_level = z @ rng.normal(0, 0.6, size=(4, G))
-    rna = rng.poisson(np.exp(1.0 + gene_level * 0.5))
-    prot = rng.poisson(np.exp(3.0 + 0.6 * gene_level[:, :P]))
-    cells = [f"cell{i}" for i in range(n)]
-    obs = pd.DataFrame({"donor": rng.choice([f"D{i}" for i in range(n_donors)], n)}, index=cells)
-    r = ad.AnnData(sp.csr_matrix(rna.astype(np.float32)), obs=obs.copy())
-    r.var_names = [f"G{i}" for i in range(G)]
-    p = ad.AnnData(prot.astype(np.float32), obs=obs.copy())
-    p.var_names = [f"ADT_G{i}" for i in range(P)]
-    m = md.MuData({"rna": r, "prot": p})
-    m.obs["donor"] = obs["donor"].values
-    return m
+from tests._helpers import make_mudata
 
 
 @pytest.fixture
@@ -32,20 +14,3 @@ def tiny_mdata():
 @pytest.fixture
 def tiny_map():
     return pd.DataFrame({"protein": [f"ADT_G{i}" for i in range(6)], "gene": [f"G{i}" for i in range(6)]})
-
-
-def run_cli_ok(args, monkeypatch, capsys) -> str:
-    """Run ``cmcvae ARGS`` in-process; assert exit code 0 and return stdout."""
-    import sys
-
-    from cmcvae.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["cmcvae", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as err:
-        code = err.code or 0
-    out = capsys.readouterr()
-    assert code == 0, out.out + out.err
-    return out.out

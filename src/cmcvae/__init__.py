@@ -11,9 +11,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import tl
-from ._errors import CMCVAEInputError
-from .data.simulate import read_simulation, simulate
-from .model import CMCVAE, CMCVAEConfig
+from cmcvae import tl
+from cmcvae._errors import CMCVAEInputError
+from cmcvae.datasets.simulate import read_simulation, simulate
+from cmcvae.model import CMCVAE, CMCVAEConfig
 
 __all__ = ["CMCVAE", "CMCVAEConfig", "CMCVAEInputError", "read_simulation", "simulate", "tl", "__version__"]

@@ -1,3 +1,3 @@
-from .cli import main
+from cmcvae.cli import main
 
 main()

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._errors import CMCVAEInputError
+from cmcvae._errors import CMCVAEInputError
 
 
 def _rank_biserial(diff: np.ndarray) -> float:

@@ -7,7 +7,7 @@ the gene is knocked **down** (the sign is the predicted direction). The model's 
 (:func:`cmcvae.evaluate._perturbation.validate`).
 
 The baselines are fit on the *training* data only: RNA counts are log-normalised (CP10k,
-``log1p``) and proteins CLR-transformed exactly as for the model (:mod:`cmcvae.data.preprocess`).
+``log1p``) and proteins CLR-transformed exactly as for the model (:mod:`cmcvae.pp._normalize`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.linear_model import RidgeCV
 
-from .._errors import CMCVAEInputError
-from ..data.preprocess import clr, log_normalize
+from cmcvae._errors import CMCVAEInputError
+from cmcvae.pp._normalize import clr, log_normalize
 
 __all__ = [
     "DEFAULT_RIDGE_ALPHAS",

@@ -5,7 +5,7 @@ symbols with protein names as columns, whose entry is the predicted change of th
 the gene is knocked **down** (the sign is the predicted direction). Perturbation data (a
 :class:`mudata.MuData` with ``rna`` and ``prot`` raw counts, e.g. an ``.h5mu`` file or
 scPerturb's pair ``*_RNA.h5ad`` + ``*_protein.h5ad`` read with
-:func:`cmcvae.data.io.read_input`, and an ``obs`` column naming the targeted gene) give the
+:func:`cmcvae.io._contract.read_input`, and an ``obs`` column naming the targeted gene) give the
 observed effects:
 
 1. :func:`observed_effects` — per (perturbation, protein): mean CLR difference to the control
@@ -56,7 +56,7 @@ direction accuracy
     a target's own protein, which these numbers expose.
 
 Proteins of the model and of the perturbation panel are matched by exact name first, then by
-canonical antigen (:func:`cmcvae.data.protein_map.canonical_antigen`: ``HLA_A`` = ``HLA-A``,
+canonical antigen (:func:`cmcvae.pp._protein_map.canonical_antigen`: ``HLA_A`` = ``HLA-A``,
 ``PD-1`` = ``CD279``, ``CD3-1`` = ``CD3``); the matching is reported in
 ``attrs["summary"]["protein_matching"]`` (``validation.json["filtering"]["protein_matching"]``).
 """
@@ -74,10 +74,10 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import stats
 
-from .._errors import CMCVAEInputError
-from ..data.preprocess import TARGET_SUM, clr, library_size
-from ..data.protein_map import canonical_antigen, default_protein_map
-from ._metrics import auprc, auroc, bh_fdr, direction_accuracy
+from cmcvae._errors import CMCVAEInputError
+from cmcvae.evaluate._metrics import auprc, auroc, bh_fdr, direction_accuracy
+from cmcvae.pp._normalize import TARGET_SUM, clr, library_size
+from cmcvae.pp._protein_map import canonical_antigen, default_protein_map
 
 __all__ = [
     "DEFINITIONS",
@@ -180,7 +180,7 @@ def _modalities(perturb) -> tuple[Any, Any]:
     if mods is None:
         raise CMCVAEInputError(
             f"Perturbation data must be a MuData with modalities 'rna' and 'prot'; got "
-            f"{type(perturb).__name__}. Read it with `cmcvae.data.io.read_input` (an .h5mu, or "
+            f"{type(perturb).__name__}. Read it with `cmcvae.io._contract.read_input` (an .h5mu, or "
             "an RNA + protein .h5ad pair as published by scPerturb)."
         )
     for mod, what in ((RNA_MOD, "RNA"), (PROT_MOD, "protein")):
@@ -326,7 +326,7 @@ def match_proteins(
     """Match the model's protein names to the perturbation panel's antibody names.
 
     Exact names first; each model protein left over is then matched to a panel antibody left
-    over with the same canonical antigen (:func:`cmcvae.data.protein_map.canonical_antigen`:
+    over with the same canonical antigen (:func:`cmcvae.pp._protein_map.canonical_antigen`:
     ``HLA_A`` = ``HLA-A``, ``PD-1`` = ``CD279``, ``CD3-1`` = ``CD3``). When several panel
     antibodies share the canonical antigen (two clones), the first in panel order is used and
     the choice is reported under ``ambiguous``. Each panel antibody is used at most once.
@@ -640,7 +640,7 @@ def observed_effects(
         raise CMCVAEInputError(
             f"No protein of the model (e.g. {wanted[:8]}) is in the perturbation panel "
             f"(e.g. {list(panel[:8])}); proteins are matched by name and by canonical antigen "
-            "(cmcvae.data.protein_map.canonical_antigen). Rename the antibodies so both "
+            "(cmcvae.pp._protein_map.canonical_antigen). Rename the antibodies so both "
             "datasets name the same antigens."
         )
     model_names = list(mapping)

@@ -22,10 +22,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .._errors import CMCVAEInputError
-from ..data.preprocess import clr, log_normalize
-from ..graph.networks import NETWORKS
-from ._metrics import auprc, auroc
+from cmcvae._errors import CMCVAEInputError
+from cmcvae.evaluate._metrics import auprc, auroc
+from cmcvae.graph.networks import NETWORKS
+from cmcvae.pp._normalize import clr, log_normalize
 
 __all__ = ["association_networks", "recovery_scores"]
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._errors import CMCVAEInputError
-from ._asymmetry import asymmetry_test
+from cmcvae._errors import CMCVAEInputError
+from cmcvae.evaluate._asymmetry import asymmetry_test
 
 __all__ = ["tf_target_asymmetry", "tf_target_edges"]
 

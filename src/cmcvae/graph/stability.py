@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._errors import CMCVAEInputError
+from cmcvae._errors import CMCVAEInputError
 
 EDGE_KEY = ["source", "target", "source_modality", "target_modality"]
 STABILITY_COLUMNS = [*EDGE_KEY, "frequency", "mean_weight", "sd_weight", "sign_consistency",

@@ -1,6 +1,6 @@
 """The CMC-VAE model: DAGMA acyclicity, latent SCM, torch module, training plan and model class."""
 
-from ._model import CMCVAE
-from .config import CMCVAEConfig
+from cmcvae.model._config import CMCVAEConfig
+from cmcvae.model._model import CMCVAE
 
 __all__ = ["CMCVAE", "CMCVAEConfig"]

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .._errors import CMCVAEInputError
-from ..data.backed import as_rows, is_backed_sparse, stored_values
-from ..data.io import check_counts, check_mudata, get_counts
+from cmcvae._errors import CMCVAEInputError
+from cmcvae.io._backed import as_rows, is_backed_sparse, stored_values
+from cmcvae.io._contract import check_counts, check_mudata, get_counts
 
 MODALITIES = ("rna", "protein")
 
@@ -134,7 +134,7 @@ def make_setup(data: md.MuData | ad.AnnData, *, batch_key: str | None, rna_mod: 
     if not isinstance(data, md.MuData):
         raise CMCVAEInputError(
             f"Expected a MuData or AnnData, got {type(data).__name__}; read files with "
-            "`cmcvae.data.read_input` or `mudata.read_h5mu`."
+            "`cmcvae.io.read_input` or `mudata.read_h5mu`."
         )
     if rna_mod is None and prot_mod is None:
         raise CMCVAEInputError("Name at least one modality (rna_mod or prot_mod).")

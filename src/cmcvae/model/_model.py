@@ -15,19 +15,19 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .._errors import CMCVAEInputError
-from ..data.batches import CellBatches, make_loader, split_cells
-from ..data.io import PROT_MOD, RNA_MOD
-from ..data.preprocess import clr, column_totals, log_normalized_mean_std, mean_std
-from ..data.priors import filter_network, split_network
-from ..data.protein_map import matched_pairs
-from ..graph.networks import feature_networks, matched_pair_effects, top_edges
-from ..graph.threshold import is_dag, threshold_to_dag
-from ._inputs import make_setup, read_inputs
-from ._sem_train import SEMData, SEMModule, train_sem
-from .config import CMCVAEConfig
-from .dagma import h_dagma
-from .module import CMCVAEModule
+from cmcvae._errors import CMCVAEInputError
+from cmcvae.graph.networks import feature_networks, matched_pair_effects, top_edges
+from cmcvae.graph.threshold import is_dag, threshold_to_dag
+from cmcvae.io._contract import PROT_MOD, RNA_MOD
+from cmcvae.model._config import CMCVAEConfig
+from cmcvae.model._dagma import h_dagma
+from cmcvae.model._inputs import make_setup, read_inputs
+from cmcvae.model.latent._batches import CellBatches, make_loader, split_cells
+from cmcvae.model.latent._module import CMCVAEModule
+from cmcvae.model.sem._train import SEMData, SEMModule, train_sem
+from cmcvae.pp._normalize import clr, column_totals, log_normalized_mean_std, mean_std
+from cmcvae.pp._priors import filter_network, split_network
+from cmcvae.pp._protein_map import matched_pairs
 
 SETUP_KEY = "cmcvae_setup"
 log = logging.getLogger("cmcvae")
@@ -37,7 +37,7 @@ class CMCVAE:
     """CrossModal-CausalVAE: a VAE whose latent space is a linear SCM with a DAGMA constraint.
 
     With ``arch="sem"`` the model is instead a linear causal SEM directly over genes and
-    proteins (:mod:`cmcvae.model.sem`), fitted to their noise-corrected correlation; it is
+    proteins (:mod:`cmcvae.model.sem._fit`), fitted to their noise-corrected correlation; it is
     exposed as a latent SCM whose nodes are the features (identity loadings), so every getter
     works the same way.
 
@@ -303,7 +303,7 @@ class CMCVAE:
         Notes
         -----
         Distributed training (data parallel): every process trains on its own shard of the
-        training cells (:class:`~cmcvae.data.batches.EpochBatchSampler`; Lightning's
+        training cells (:class:`~cmcvae.model.latent._batches.EpochBatchSampler`; Lightning's
         distributed sampler is off) and gradients are averaged, so the graph parameters stay
         identical on all processes, and so does the M-matrix guard's decision. Every process
         evaluates the whole validation split, so early stopping and the best epoch are decided
@@ -324,7 +324,12 @@ class CMCVAE:
         import lightning.pytorch as pl
         from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
-        from .plan import DataOnDevice, FinalStageEarlyStopping, KeepBest, TrainingPlan
+        from cmcvae.model.latent._plan import (
+            DataOnDevice,
+            FinalStageEarlyStopping,
+            KeepBest,
+            TrainingPlan,
+        )
 
         ckpt_path = _checkpoint_to_resume(checkpoint_dir, resume, strategy, devices, num_nodes)
         c = self.config
@@ -570,7 +575,7 @@ class CMCVAE:
 
 
 def _version() -> str:
-    from .. import __version__
+    from cmcvae import __version__
 
     return __version__
 

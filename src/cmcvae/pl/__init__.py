@@ -18,13 +18,13 @@ Table of contents
 
 from __future__ import annotations
 
-from ._central_dogma import central_dogma
-from ._edge_stability import edge_stability
-from ._perturbation_auroc import perturbation_auroc
-from ._recovery import recovery
-from ._roc import roc
-from ._tf_target import tf_target
-from ._training_curves import training_curves
+from cmcvae.pl._central_dogma import central_dogma
+from cmcvae.pl._edge_stability import edge_stability
+from cmcvae.pl._perturbation_auroc import perturbation_auroc
+from cmcvae.pl._recovery import recovery
+from cmcvae.pl._roc import roc
+from cmcvae.pl._tf_target import tf_target
+from cmcvae.pl._training_curves import training_curves
 
 __all__ = [
     "central_dogma",

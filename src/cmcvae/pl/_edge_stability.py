@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .._errors import CMCVAEInputError
-from ._io import is_pathlike, read_csv, require_columns, run_dir
-from ._style import NETWORKS, new_figure, save_figure
+from cmcvae._errors import CMCVAEInputError
+from cmcvae.io._run_files import is_pathlike, read_csv, require_columns, run_dir
+from cmcvae.pl._style import NETWORKS, new_figure, save_figure
 
 
 def network_key(source_modality: str, target_modality: str) -> str:

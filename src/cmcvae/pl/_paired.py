@@ -101,7 +101,7 @@ def asymmetry_lines(stats: dict | None, *, forward: str) -> list[str]:
     list of str
         Lines for :func:`annotation_panel`.
     """
-    from ._style import fmt_num
+    from cmcvae.pl._style import fmt_num
 
     if not stats:
         return []

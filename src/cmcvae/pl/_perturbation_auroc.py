@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from .._errors import CMCVAEInputError
-from ._io import is_pathlike, read_json
-from ._style import fmt_num, method_color, new_figure, save_figure
+from cmcvae._errors import CMCVAEInputError
+from cmcvae.io._run_files import is_pathlike, read_json
+from cmcvae.pl._style import fmt_num, method_color, new_figure, save_figure
 
 
 def perturbation_auroc(run: str | Path | dict[str, Any], *, baseline: str | None = "correlation",

@@ -10,10 +10,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
-from .._errors import CMCVAEInputError
-from ..evaluate._metrics import auroc
-from ._io import is_pathlike, read_csv, read_json, require_columns, run_dir
-from ._style import method_color, new_figure, save_figure
+from cmcvae._errors import CMCVAEInputError
+from cmcvae.evaluate._metrics import auroc
+from cmcvae.io._run_files import is_pathlike, read_csv, read_json, require_columns, run_dir
+from cmcvae.pl._style import method_color, new_figure, save_figure
 
 
 def method_scores(predictions: pd.DataFrame, model: str = "cmcvae") -> dict[str, np.ndarray]:

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .._errors import CMCVAEInputError
+from cmcvae._errors import CMCVAEInputError
 
 try:  # matplotlib is needed only for figures
     from matplotlib.figure import Figure

@@ -8,6 +8,6 @@ Table of contents
 
 from __future__ import annotations
 
-from ._write import write_report, write_report_files
+from cmcvae.report._write import write_report, write_report_files
 
 __all__ = ["write_report", "write_report_files"]

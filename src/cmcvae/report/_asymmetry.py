@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import pl
-from ..pl._paired import CALLS
-from ..pl._style import fmt_num
-from ..pl._tf_target import SPLIT_TITLES
-from ._context import RunContext
-from ._figures import FigureSink
-from ._html import Section, esc, note, table
+from cmcvae import pl
+from cmcvae.pl._paired import CALLS
+from cmcvae.pl._style import fmt_num
+from cmcvae.pl._tf_target import SPLIT_TITLES
+from cmcvae.report._context import RunContext
+from cmcvae.report._figures import FigureSink
+from cmcvae.report._html import Section, esc, note, table
 
 DOGMA_TITLE = "Central dogma"
 TF_TITLE = "TF→target asymmetry"

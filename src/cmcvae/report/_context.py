@@ -10,8 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from .._errors import CMCVAEInputError
-from ..pl._io import producer
+from cmcvae._errors import CMCVAEInputError
+from cmcvae.io._run_files import producer
 
 
 def _seed_dirs(folder: Path) -> list[Path]:
@@ -145,7 +145,7 @@ class RunContext:
         name
             File name.
         key
-            Key of :data:`cmcvae.pl._io.PRODUCERS` (default ``name``).
+            Key of :data:`cmcvae.io._run_files.PRODUCERS` (default ``name``).
 
         Returns
         -------

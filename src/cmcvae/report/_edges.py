@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..pl._style import NETWORKS
-from ._context import RunContext
-from ._html import Section, esc, note, table
+from cmcvae.pl._style import NETWORKS
+from cmcvae.report._context import RunContext
+from cmcvae.report._html import Section, esc, note, table
 
 TITLE = "Top edges"
 TOP = 20

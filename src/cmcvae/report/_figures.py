@@ -10,8 +10,8 @@ from pathlib import Path
 import matplotlib as mpl
 from matplotlib.figure import Figure
 
-from .._errors import CMCVAEInputError
-from ._html import esc, note
+from cmcvae._errors import CMCVAEInputError
+from cmcvae.report._html import esc, note
 
 #: Errors of a figure that become a note in the report instead of stopping it.
 TOLERATED = (CMCVAEInputError, KeyError, ValueError, TypeError)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import pl
-from ..pl._io import producer
-from ..pl._recovery import is_network_scores, recovery_table
-from ..pl._style import NETWORKS, fmt_num
-from ._context import RunContext
-from ._figures import FigureSink
-from ._html import Section, note, table
+from cmcvae import pl
+from cmcvae.io._run_files import producer
+from cmcvae.pl._recovery import is_network_scores, recovery_table
+from cmcvae.pl._style import NETWORKS, fmt_num
+from cmcvae.report._context import RunContext
+from cmcvae.report._figures import FigureSink
+from cmcvae.report._html import Section, note, table
 
 TITLE = "Recovery vs truth"
 HEADER = ("network", "method", "AUROC", "AUPRC", "random AUPRC", "true edges", "candidates",

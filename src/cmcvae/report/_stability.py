@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .. import pl
-from ..graph.stability import aggregate_rows
-from ..pl._io import producer
-from ..pl._style import NETWORKS
-from ._context import RunContext
-from ._figures import FigureSink
-from ._html import Section, esc, note, table
+from cmcvae import pl
+from cmcvae.graph.stability import aggregate_rows
+from cmcvae.io._run_files import producer
+from cmcvae.pl._style import NETWORKS
+from cmcvae.report._context import RunContext
+from cmcvae.report._figures import FigureSink
+from cmcvae.report._html import Section, esc, note, table
 
 TITLE = "Edge stability"
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import pl
-from ..pl._style import fmt_num, is_number
-from ._context import RunContext
-from ._figures import FigureSink
-from ._html import Section, note, table
+from cmcvae import pl
+from cmcvae.pl._style import fmt_num, is_number
+from cmcvae.report._context import RunContext
+from cmcvae.report._figures import FigureSink
+from cmcvae.report._html import Section, note, table
 
 DATA_TITLE = "Data and training"
 CURVES_TITLE = "Training curves"

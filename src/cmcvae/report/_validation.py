@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import pl
-from ..pl._style import fmt_num
-from ._context import RunContext
-from ._figures import FigureSink
-from ._html import Section, esc, note, table
+from cmcvae import pl
+from cmcvae.pl._style import fmt_num
+from cmcvae.report._context import RunContext
+from cmcvae.report._figures import FigureSink
+from cmcvae.report._html import Section, esc, note, table
 
 TITLE = "Zero-shot validation"
 COLUMNS = (("auroc", "AUROC"), ("auprc", "AUPRC"),

@@ -5,17 +5,17 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from .. import __version__
-from .._errors import CMCVAEInputError
-from ._asymmetry import dogma_section, tf_section
-from ._context import RunContext
-from ._edges import edges_section
-from ._figures import FigureSink
-from ._html import Section, page
-from ._recovery import recovery_section
-from ._stability import stability_section
-from ._summary import curves_section, data_section
-from ._validation import validation_section
+from cmcvae import __version__
+from cmcvae._errors import CMCVAEInputError
+from cmcvae.report._asymmetry import dogma_section, tf_section
+from cmcvae.report._context import RunContext
+from cmcvae.report._edges import edges_section
+from cmcvae.report._figures import FigureSink
+from cmcvae.report._html import Section, page
+from cmcvae.report._recovery import recovery_section
+from cmcvae.report._stability import stability_section
+from cmcvae.report._summary import curves_section, data_section
+from cmcvae.report._validation import validation_section
 
 
 def build_sections(ctx: RunContext, sink: FigureSink) -> list[Section]:

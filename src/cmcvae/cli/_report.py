@@ -1,0 +1,30 @@
+"""``cmcvae report``: one self-contained HTML report of a run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+out_console = Console()
+
+
+def report(
+    run: Annotated[Path, typer.Argument(help="Run folder written by `cmcvae fit` (or an ensemble folder).")],
+    out: Annotated[Path | None, typer.Option("--out", help="HTML file to write (default RUN/report.html).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing report.")] = False,
+) -> None:
+    """Write one self-contained HTML report (figures inline) and the figures as PNG and SVG."""
+    from cmcvae.report import write_report_files
+
+    with Console(stderr=True).status("Writing the report…"):
+        path, figures = write_report_files(run, out=out, force=force)
+    out_console.print(f"Wrote the report to [bold]{path}[/]")
+    if figures:
+        folder = figures[0].parent
+        names = ", ".join(sorted({f.stem for f in figures}))
+        out_console.print(f"Figures ({len(figures)} files, PNG and SVG) in [bold]{folder}[/]: {names}")
+    else:
+        out_console.print("No figures: their inputs are missing (the report says which command writes them).")

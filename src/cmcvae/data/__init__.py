@@ -1,1 +1,0 @@
-"""Data: readers, preprocessing, priors, protein↔gene map and the simulator."""

@@ -1,0 +1,47 @@
+"""Helpers shared by the tests: tiny CITE-seq data, an in-process CLI runner, the shared data path."""
+
+from pathlib import Path
+
+import anndata as ad
+import mudata as md
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+#: Real public data beside the checkout (``../shared/data``); tests that need it skip when absent.
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def make_mudata(n=600, G=40, P=6, n_donors=3, seed=0):
+    """Tiny CITE-seq-like MuData: genes 0..P-1 encode proteins 0..P-1."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 4))
+    gene_level = z @ rng.normal(0, 0.6, size=(4, G))
+    rna = rng.poisson(np.exp(1.0 + gene_level * 0.5))
+    prot = rng.poisson(np.exp(3.0 + 0.6 * gene_level[:, :P]))
+    cells = [f"cell{i}" for i in range(n)]
+    obs = pd.DataFrame({"donor": rng.choice([f"D{i}" for i in range(n_donors)], n)}, index=cells)
+    r = ad.AnnData(sp.csr_matrix(rna.astype(np.float32)), obs=obs.copy())
+    r.var_names = [f"G{i}" for i in range(G)]
+    p = ad.AnnData(prot.astype(np.float32), obs=obs.copy())
+    p.var_names = [f"ADT_G{i}" for i in range(P)]
+    m = md.MuData({"rna": r, "prot": p})
+    m.obs["donor"] = obs["donor"].values
+    return m
+
+
+def run_cli_ok(args, monkeypatch, capsys) -> str:
+    """Run ``cmcvae ARGS`` in-process; assert exit code 0 and return stdout."""
+    import sys
+
+    from cmcvae.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["cmcvae", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as err:
+        code = err.code or 0
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    return out.out
