@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.io._run_folder import write_graphml
+from cmcvae.io import write_graphml
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.report import write_report, write_report_files
 from tests._helpers import run_cli_ok
-
 from tests.pl.test_pl import tiny_run_copy
 
 SECTIONS = ("Data and training", "Training curves", "Top edges", "Central dogma",

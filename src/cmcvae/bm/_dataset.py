@@ -16,11 +16,11 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from cmcvae._constants import MODALITIES
 from cmcvae._errors import CMCVAEInputError
 
 TRUTH_COLUMNS = ("source", "target", "weight")
 FAMILIES = ("beeline", "sergio", "dream4", "krumsiek11", "sachs")
-MODALITIES = ("rna", "protein")
 
 T = TypeVar("T")
 

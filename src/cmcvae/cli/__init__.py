@@ -1,4 +1,4 @@
-"""The ``cmcvae`` command line (DESIGN §4)."""
+"""The ``cmcvae`` command line (docs/design.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Command-line sub-apps ``cmcvae priors`` and ``cmcvae data`` (DESIGN §4).
+"""Command-line sub-apps ``cmcvae priors`` and ``cmcvae data`` (docs/design.md §4).
 
 Registered in the main app with ``app.add_typer(priors_app, name="priors")`` and
 ``app.add_typer(data_app, name="data")``. Bad input raises :class:`~cmcvae._errors.CMCVAEInputError`,

@@ -3,7 +3,7 @@
 Every baseline returns an *effect matrix*: a :class:`pandas.DataFrame` indexed by gene symbols
 (rows) with protein names as columns, whose entry is the predicted change of the protein when
 the gene is knocked **down** (the sign is the predicted direction). The model's total effects
-(DESIGN §1) are scored against the same perturbation data in the same shape
+(docs/design.md §1) are scored against the same perturbation data in the same shape
 (:func:`cmcvae.evaluate._perturbation.validate`).
 
 The baselines are fit on the *training* data only: RNA counts are log-normalised (CP10k,
@@ -178,7 +178,7 @@ def ridge_effects(
     Genes and proteins are standardised with the training statistics; the penalty is chosen
     from ``alphas`` by efficient leave-one-out cross-validation (:class:`sklearn.linear_model.
     RidgeCV`). The effect of knocking gene ``g`` down on protein ``p`` is ``−coef[p, g]``
-    (standardised units). DESIGN §6 found this the strongest observational baseline.
+    (standardised units). docs/design.md §6 found this the strongest observational baseline.
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Zero-shot perturbation validation (DESIGN §3, ``cmcvae validate``).
+"""Zero-shot perturbation validation (docs/design.md §3, ``cmcvae validate``).
 
 A model (or baseline) supplies an *effect matrix*: a :class:`pandas.DataFrame` indexed by gene
 symbols with protein names as columns, whose entry is the predicted change of the protein when
@@ -74,6 +74,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import stats
 
+from cmcvae._constants import PROT_MOD, RNA_MOD
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.evaluate._metrics import auprc, auroc, bh_fdr, direction_accuracy
 from cmcvae.pp._normalize import TARGET_SUM, clr, library_size
@@ -91,8 +92,6 @@ __all__ = [
     "write_validation",
 ]
 
-RNA_MOD = "rna"
-PROT_MOD = "prot"
 
 #: Columns of :func:`observed_effects` (in this order; ``cis`` and ``panel_protein`` follow).
 OBSERVED_COLUMNS = [
@@ -106,7 +105,7 @@ OBSERVED_COLUMNS = [
     "n_control",
 ]
 
-#: Leading columns of the predictions table (DESIGN §3 contract).
+#: Leading columns of the predictions table (docs/design.md §3 contract).
 PREDICTION_COLUMNS = ["perturbation", "protein", "predicted_effect", "observed_effect", "significant"]
 
 _TESTS = ("welch", "mannwhitney")
@@ -427,7 +426,7 @@ def _cis_pairs(
         ):
             raise CMCVAEInputError(
                 "protein_map must be a DataFrame with columns 'protein' and 'gene' (one row per "
-                "antibody and encoded gene, DESIGN §2)."
+                "antibody and encoded gene, docs/design.md §2)."
             )
         genes_of = {}
         for p, g in zip(protein_map["protein"], protein_map["gene"], strict=True):
@@ -535,7 +534,7 @@ def observed_effects(
         column holds the model's names, ``panel_protein`` the panel's. Default: the whole
         perturbation panel.
     protein_map
-        Optional ``protein,gene`` table (DESIGN §2) used to flag pairs where the knocked-down
+        Optional ``protein,gene`` table (docs/design.md §2) used to flag pairs where the knocked-down
         gene encodes the protein (column ``cis``), matched by the model's or the panel's name
         or the canonical antigen. Without it the packaged antigen → gene map and a
         case-insensitive equality of gene and protein names are used.
@@ -1077,7 +1076,7 @@ def _jsonable(obj: Any) -> Any:
 def write_validation(
     results: Mapping[str, Any], predictions: pd.DataFrame, run_dir: str | Path
 ) -> tuple[Path, Path]:
-    """Write ``validation.json`` and ``predictions.csv`` into ``run_dir`` (DESIGN §3).
+    """Write ``validation.json`` and ``predictions.csv`` into ``run_dir`` (docs/design.md §3).
 
     Parameters
     ----------

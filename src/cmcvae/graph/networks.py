@@ -1,4 +1,4 @@
-"""The four feature-level networks read out of the latent graph (DESIGN §1).
+"""The four feature-level networks read out of the latent graph (docs/design.md §1).
 
 Direct effect of feature ``u`` (modality m) on feature ``v`` (modality m'):
 ``G_mm'[u, v] = (W_m A_mm' W_m'ᵀ)[u, v]``; total effects use ``(I − A)^{-1} − I`` instead of ``A``.

@@ -1,4 +1,4 @@
-"""Reading model input and checking it against the data contract (DESIGN §2)."""
+"""Reading model input and checking it against the data contract (docs/design.md §2)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ import mudata as md
 import numpy as np
 import pandas as pd
 
+from cmcvae._constants import PROT_MOD, RNA_MOD
 from cmcvae._errors import CMCVAEInputError
 
 md.set_options(pull_on_update=False)
 
-RNA_MOD = "rna"
-PROT_MOD = "prot"
 
 
 def read_input(path: str | Path, protein_path: str | Path | None = None, **kwargs: Any) -> md.MuData:

@@ -1,6 +1,6 @@
 """Readers for the CITE-seq formats users have, all returning one :class:`mudata.MuData`.
 
-Every reader returns a MuData with exactly two modalities, ``rna`` and ``prot`` (DESIGN §2):
+Every reader returns a MuData with exactly two modalities, ``rna`` and ``prot`` (docs/design.md §2):
 
 - both modalities hold the same cells in the same order (the RNA file's order);
 - raw counts are in ``.X`` (for ``.h5ad``/``.h5mu`` input that already keeps the raw counts in
@@ -47,8 +47,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from cmcvae._constants import PROT_MOD, RNA_MOD
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.io._contract import PROT_MOD, RNA_MOD
 
 __all__ = [
     "SUPPORTED_FORMATS",

@@ -1,4 +1,10 @@
-"""Writing a fitted model's run folder (DESIGN §3 contract)."""
+"""The run folder: which files it holds, which command writes each, how they are written and read.
+
+This module is the one place the run-folder layout is defined (``docs/design.md`` §3): the files
+``cmcvae fit`` writes (:data:`RUN_FILES`), the checkpoint folder of an interrupted fit
+(:data:`CHECKPOINTS`), the marker file of a seeds ensemble (:data:`ENSEMBLE_FILE`) and the
+command that produces each file (:data:`PRODUCERS`, used in every "not found" message).
+"""
 
 from __future__ import annotations
 
@@ -6,20 +12,22 @@ import json
 import math
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cmcvae._errors import CMCVAEInputError
+from cmcvae.io._graphml import write_graphml
 
-if TYPE_CHECKING:
-    import networkx as nx
-
+#: Files and folders ``cmcvae fit`` / ``validate`` / ``analyze`` / ``report`` write in a run folder.
 RUN_FILES = ("model", "edges.csv", "latent_graph.csv", "matched_pairs.csv", "metrics.json",
              "split.csv", "priors", "run.json", "validation.json", "predictions.csv",
              "network.graphml", "analysis.json", "tf_target_edges.csv", "report.html", "figures")
-MODALITIES = ("rna", "protein")
+#: Checkpoint folder of a Lightning fit inside a run folder (``--resume`` reads it).
+CHECKPOINTS = "checkpoints"
+#: Marker file of a seeds ensemble folder (one ``seed_<k>/`` run folder per seed beside it).
+ENSEMBLE_FILE = "ensemble.json"
 
 
 def prepare_out_dir(out: str | Path, force: bool, what: str = "run folder",
@@ -92,97 +100,169 @@ def write_run(model, out: str | Path, force: bool = False, run_info: dict | None
     write_json(out / "run.json", run_info or {})
     return out
 
+#: The command that writes each file of a run (or ensemble) folder.
+PRODUCERS: dict[str, str] = {
+    "metrics.json": "cmcvae fit DATA.h5mu --out RUN",
+    "run.json": "cmcvae fit DATA.h5mu --out RUN",
+    "edges.csv": "cmcvae fit DATA.h5mu --out RUN",
+    "latent_graph.csv": "cmcvae fit DATA.h5mu --out RUN",
+    "matched_pairs.csv": "cmcvae fit DATA.h5mu --out RUN",
+    "validation.json": "cmcvae validate RUN --perturb PERTURB.h5mu",
+    "predictions.csv": "cmcvae validate RUN --perturb PERTURB.h5mu",
+    "analysis.json": "cmcvae analyze RUN",
+    "tf_target_edges.csv": "cmcvae analyze RUN",
+    "recovery": "cmcvae analyze RUN --truth DATA/truth",
+    "stability.csv": "cmcvae fit DATA.h5mu --out DIR --seeds 0-4",
+}
 
-def node_id(name: str, modality: str) -> str:
-    """GraphML node id of a feature: ``"rna:CD4"`` / ``"protein:CD4"`` (unique per modality)."""
-    return f"{modality}:{name}"
 
-
-def edges_to_graph(edges: pd.DataFrame, *,
-                   stability: pd.DataFrame | None = None) -> nx.DiGraph:
-    """Directed :class:`networkx.DiGraph` of feature-level edges (see :func:`write_graphml`).
+def producer(name: str) -> str:
+    """The command line that writes ``name`` (a run-folder file name or ``"recovery"``).
 
     Parameters
     ----------
-    edges
-        ``source,target,source_modality,target_modality,weight`` rows (``edges.csv``).
-    stability
-        Optional :func:`cmcvae.graph.stability.edge_stability` table; its ``frequency`` (and
-        ``sign_consistency`` when present) is attached to the matching edges (0 for edges it
-        does not list).
+    name
+        File name inside a run folder, e.g. ``"validation.json"``.
 
     Returns
     -------
-    networkx.DiGraph
-        Nodes ``"<modality>:<name>"`` with ``label`` and ``modality``; edges with ``weight``,
-        ``abs_weight``, ``sign``, ``network`` and, with ``stability``, ``frequency``.
+    str
+        The command, e.g. ``"cmcvae validate RUN --perturb PERTURB.h5mu"``.
     """
-    import networkx as nx
-
-    key = ["source", "target", "source_modality", "target_modality"]
-    missing = [c for c in [*key, "weight"] if c not in edges.columns]
-    if missing:
-        raise CMCVAEInputError(f"Edges lack column(s) {missing}; found {list(edges.columns)}.")
-    df = edges[[*key, "weight"]].copy()
-    for col in key:
-        df[col] = df[col].astype(str)
-    bad = sorted(set(df["source_modality"]).union(df["target_modality"]) - set(MODALITIES))
-    if bad:
-        raise CMCVAEInputError(f"Unknown modality {bad} in edges; expected 'rna' or 'protein'.")
-    extra: list[str] = []
-    if stability is not None:
-        extra = [c for c in ("frequency", "sign_consistency") if c in stability.columns]
-        if "frequency" not in extra:
-            raise CMCVAEInputError("The stability table needs a 'frequency' column.")
-        stab = stability[[*key, *extra]].astype({c: str for c in key}).drop_duplicates(key)
-        df = df.merge(stab, on=key, how="left")
-        df[extra] = df[extra].fillna(0.0)
-    graph = nx.DiGraph()
-    for name, mod in pd.concat([
-            df[["source", "source_modality"]].set_axis(["name", "modality"], axis=1),
-            df[["target", "target_modality"]].set_axis(["name", "modality"], axis=1),
-    ]).drop_duplicates().itertuples(index=False):
-        graph.add_node(node_id(name, mod), label=str(name), modality=str(mod))
-    for row in df.itertuples(index=False):
-        w = float(row.weight)
-        attrs = {"weight": w, "abs_weight": abs(w), "sign": int(np.sign(w)),
-                 "network": f"{row.source_modality}_{row.target_modality}"}
-        for col in extra:
-            attrs[col] = float(getattr(row, col))
-        graph.add_edge(node_id(row.source, row.source_modality),
-                       node_id(row.target, row.target_modality), **attrs)
-    return graph
+    return PRODUCERS.get(name, "cmcvae fit DATA.h5mu --out RUN")
 
 
-def write_graphml(edges: pd.DataFrame, path: str | Path, *,
-                  stability: pd.DataFrame | None = None) -> Path:
-    """Write feature-level edges as GraphML (for Cytoscape, Gephi or networkx).
+def missing_message(path: Path, name: str | None = None) -> str:
+    """One-sentence message for a missing input file, naming the command that writes it.
 
     Parameters
     ----------
-    edges
-        ``source,target,source_modality,target_modality,weight`` rows (``edges.csv``).
     path
-        Output ``.graphml`` file.
-    stability
-        Optional :func:`cmcvae.graph.stability.edge_stability` table; adds each edge's
-        ``frequency`` across runs (and ``sign_consistency``).
+        The missing file.
+    name
+        Key of :data:`PRODUCERS` (default: the file name of ``path``).
+
+    Returns
+    -------
+    str
+        E.g. ``"RUN/validation.json not found: run `cmcvae validate RUN --perturb …` first."``
+    """
+    return f"{path} not found: run `{producer(name or path.name)}` first."
+
+
+def run_dir(run: str | Path) -> Path:
+    """Check that ``run`` is an existing folder and return it as a path.
+
+    Parameters
+    ----------
+    run
+        A run folder written by ``cmcvae fit`` (or an ensemble folder).
 
     Returns
     -------
     pathlib.Path
-        ``path``.
+        The folder.
 
-    Notes
-    -----
-    Node ids are ``"rna:<gene>"`` and ``"protein:<protein>"`` so a gene and a protein with the
-    same name (CD4) stay two nodes; each node has ``label`` (the plain name) and ``modality``
-    (``rna`` or ``protein``). Edges carry ``weight`` (signed direct effect), ``abs_weight``,
-    ``sign`` (-1, 0, 1), ``network`` (``rna_rna``, ``rna_protein``, ``protein_rna`` or
-    ``protein_protein``) and, with ``stability``, ``frequency``.
+    Raises
+    ------
+    CMCVAEInputError
+        ``run`` does not exist or is not a folder.
     """
-    import networkx as nx
-
-    path = Path(path)
-    nx.write_graphml(edges_to_graph(edges, stability=stability), path)
+    path = Path(run)
+    if not path.is_dir():
+        raise CMCVAEInputError(
+            f"{path} is not a run folder (it does not exist or is a file): run "
+            f"`{producer('metrics.json')}` first and pass its --out folder."
+        )
     return path
+
+
+def read_json(run: str | Path, name: str, *, producer_key: str | None = None) -> dict[str, Any]:
+    """Read ``RUN/name`` as JSON.
+
+    Parameters
+    ----------
+    run
+        Run folder.
+    name
+        File name, e.g. ``"metrics.json"``.
+    producer_key
+        Key of :data:`PRODUCERS` for the error message (default ``name``).
+
+    Returns
+    -------
+    dict
+        The parsed file.
+
+    Raises
+    ------
+    CMCVAEInputError
+        The folder or the file is missing, or the file is not valid JSON.
+    """
+    path = run_dir(run) / name
+    if not path.is_file():
+        raise CMCVAEInputError(missing_message(path, producer_key))
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise CMCVAEInputError(f"{path} is not valid JSON ({err}); rerun "
+                               f"`{producer(producer_key or name)}`.") from err
+
+
+def read_csv(run: str | Path, name: str) -> pd.DataFrame:
+    """Read ``RUN/name`` as a CSV table.
+
+    Parameters
+    ----------
+    run
+        Run folder.
+    name
+        File name, e.g. ``"predictions.csv"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table.
+
+    Raises
+    ------
+    CMCVAEInputError
+        The folder or the file is missing.
+    """
+    path = run_dir(run) / name
+    if not path.is_file():
+        raise CMCVAEInputError(missing_message(path))
+    return pd.read_csv(path)
+
+
+def require_columns(df: pd.DataFrame, columns: list[str] | tuple[str, ...], what: str) -> None:
+    """Raise :class:`CMCVAEInputError` if ``df`` lacks any of ``columns``.
+
+    Parameters
+    ----------
+    df
+        Table to check.
+    columns
+        Required column names.
+    what
+        Name of the table for the message.
+    """
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise CMCVAEInputError(f"{what} lacks column(s) {missing}; found {list(df.columns)}.")
+
+
+def is_pathlike(obj: object) -> bool:
+    """True for a ``str`` or :class:`pathlib.Path` (a folder to read), False for loaded data.
+
+    Parameters
+    ----------
+    obj
+        Argument given to a plotting function.
+
+    Returns
+    -------
+    bool
+        Whether ``obj`` names a folder.
+    """
+    return isinstance(obj, (str, Path))

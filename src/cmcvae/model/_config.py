@@ -1,4 +1,4 @@
-"""Hyper-parameters of CMC-VAE (DESIGN §1) in one dataclass, loadable from YAML/JSON."""
+"""Hyper-parameters of CMC-VAE (docs/design.md §1) in one dataclass, loadable from YAML/JSON."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def _number(value: Any) -> bool:
 class CMCVAEConfig:
     """Model and training settings.
 
-    The defaults follow DESIGN §1. Loss weights refer to Equation 1 of the poster:
+    The defaults follow docs/design.md §1. Loss weights refer to Equation 1 of the poster:
     ``L_rec + β KL + λ_dag h(A) + λ_prior L_margin + λ_sparse ‖A‖₁ + λ_dec ‖W‖₁ + λ_ortho ‖WᵀW − I‖²``.
 
     ``arch`` selects the model: ``"poster"`` (the latent VAE above) or ``"sem"`` (a linear
@@ -73,7 +73,7 @@ class CMCVAEConfig:
     # read-out
     threshold: float = 0.02
     edge_top_k: int = 5000
-    # model: "poster" (latent VAE, DESIGN §1) or "sem" (feature-level causal SEM)
+    # model: "poster" (latent VAE, docs/design.md §1) or "sem" (feature-level causal SEM)
     arch: str = "poster"
     # feature-level SEM (arch="sem")
     sem_l1: float = 0.1

@@ -17,11 +17,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from cmcvae._constants import MODALITIES
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.io._backed import as_rows, is_backed_sparse, stored_values
 from cmcvae.io._contract import check_counts, check_mudata, get_counts
-
-MODALITIES = ("rna", "protein")
 
 
 @dataclass

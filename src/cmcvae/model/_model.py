@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from cmcvae._constants import PROT_MOD, RNA_MOD
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.graph.networks import feature_networks, matched_pair_effects, top_edges
 from cmcvae.graph.threshold import is_dag, threshold_to_dag
-from cmcvae.io._contract import PROT_MOD, RNA_MOD
 from cmcvae.model._config import CMCVAEConfig
 from cmcvae.model._dagma import h_dagma
 from cmcvae.model._inputs import make_setup, read_inputs

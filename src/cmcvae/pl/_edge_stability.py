@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.io._run_files import is_pathlike, read_csv, require_columns, run_dir
+from cmcvae.io import is_pathlike, read_csv, require_columns, run_dir
 from cmcvae.pl._style import NETWORKS, new_figure, save_figure
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.io._run_files import is_pathlike, read_json
+from cmcvae.io import is_pathlike, read_json
 from cmcvae.pl._style import fmt_num, method_color, new_figure, save_figure
 
 

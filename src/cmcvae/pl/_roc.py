@@ -12,7 +12,7 @@ from sklearn.metrics import roc_curve
 
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.evaluate._metrics import auroc
-from cmcvae.io._run_files import is_pathlike, read_csv, read_json, require_columns, run_dir
+from cmcvae.io import is_pathlike, read_csv, read_json, require_columns, run_dir
 from cmcvae.pl._style import method_color, new_figure, save_figure
 
 

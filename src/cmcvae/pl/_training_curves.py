@@ -12,7 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.io._run_files import is_pathlike, producer, read_json
+from cmcvae.io import is_pathlike, producer, read_json
 from cmcvae.pl._style import new_figure, save_figure
 
 #: Curves of the top panel: history key → (label, colour, line style).

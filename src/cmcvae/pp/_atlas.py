@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from cmcvae._constants import PROT_MOD, RNA_MOD
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.io._contract import PROT_MOD, RNA_MOD, check_counts
+from cmcvae.io._contract import check_counts
 from cmcvae.pp._normalize import clr
 from cmcvae.pp._protein_map import canonical_antigen, isotype_controls, map_panel
 
@@ -323,6 +324,6 @@ def prepare(datasets: dict[str, md.MuData], *, batch_key: str | None = "donor", 
 def _flat_report(report: dict) -> str:
     import json
 
-    from cmcvae.io._run_folder import clean_json
+    from cmcvae.io import clean_json
 
     return json.dumps(clean_json(report))

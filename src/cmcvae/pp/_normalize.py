@@ -1,4 +1,4 @@
-"""Normalisation of RNA and protein counts (DESIGN §2).
+"""Normalisation of RNA and protein counts (docs/design.md §2).
 
 RNA: counts per 1e4 then ``log1p`` (kept sparse). Protein: centred log-ratio per cell.
 Scaling statistics are computed on the training split only and applied per minibatch,

@@ -1,4 +1,4 @@
-"""Prior networks in decoupler's ``source,target,weight`` convention (DESIGN §2).
+"""Prior networks in decoupler's ``source,target,weight`` convention (docs/design.md §2).
 
 Reading
     :func:`read_network` reads a CSV/TSV (optionally gzipped) in decoupler's layout

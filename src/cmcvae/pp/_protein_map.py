@@ -1,4 +1,4 @@
-"""The protein ↔ gene map (CSV ``protein,gene``; DESIGN §2).
+"""The protein ↔ gene map (CSV ``protein,gene``; docs/design.md §2).
 
 An antibody (ADT) panel is paired with the genes that encode its targets through a
 ``protein,gene`` table with one row per antibody and encoded gene; an antibody against a

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.io._run_files import producer
+from cmcvae.io import producer
 
 
 def _seed_dirs(folder: Path) -> list[Path]:
@@ -145,7 +145,7 @@ class RunContext:
         name
             File name.
         key
-            Key of :data:`cmcvae.io._run_files.PRODUCERS` (default ``name``).
+            Key of :data:`cmcvae.io._run_folder.PRODUCERS` (default ``name``).
 
         Returns
         -------

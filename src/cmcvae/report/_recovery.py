@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cmcvae import pl
-from cmcvae.io._run_files import producer
+from cmcvae.io import producer
 from cmcvae.pl._recovery import is_network_scores, recovery_table
 from cmcvae.pl._style import NETWORKS, fmt_num
 from cmcvae.report._context import RunContext

@@ -6,7 +6,7 @@ import pandas as pd
 
 from cmcvae import pl
 from cmcvae.graph.stability import aggregate_rows
-from cmcvae.io._run_files import producer
+from cmcvae.io import producer
 from cmcvae.pl._style import NETWORKS
 from cmcvae.report._context import RunContext
 from cmcvae.report._figures import FigureSink

@@ -1,7 +1,7 @@
 """Seeds ensembles: one ordinary run folder per seed plus their agreement.
 
 ``cmcvae fit DATA --out ENS --seeds 0-4`` trains one model per seed into ``ENS/seed_<k>/`` (each a
-complete run folder, DESIGN §3) and summarises them in ``ENS``:
+complete run folder, docs/design.md §3) and summarises them in ``ENS``:
 
 - ``ensemble.json`` — seeds, run folders, fit seconds and summary metrics per seed, and their
   mean ± spread;
@@ -28,10 +28,8 @@ import pandas as pd
 
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.graph.stability import aggregate_numbers, edge_stability, matched_pair_stability
-from cmcvae.io._run_folder import prepare_out_dir, write_graphml, write_json
+from cmcvae.io import ENSEMBLE_FILE, prepare_out_dir, write_graphml, write_json
 
-ENSEMBLE_FILE = "ensemble.json"
-ENSEMBLE_FILES = (ENSEMBLE_FILE, "stability.csv", "matched_pairs.csv", "network.graphml")
 SUMMARY_METRICS = ("epochs", "is_dag", "n_latent_edges", "val_elbo")
 MIN_FREQUENCY = 0.5
 _SEED_DIR = re.compile(r"^seed_(\d+)$")

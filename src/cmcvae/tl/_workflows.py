@@ -12,14 +12,13 @@ import numpy as np
 import pandas as pd
 
 from cmcvae._errors import CMCVAEInputError
+from cmcvae.io import CHECKPOINTS, prepare_out_dir, write_json, write_run
 from cmcvae.io._contract import check_mudata, get_counts, read_input
-from cmcvae.io._run_folder import prepare_out_dir, write_json, write_run
 from cmcvae.model import CMCVAE, CMCVAEConfig
 from cmcvae.pp._priors import read_network
 from cmcvae.pp._protein_map import read_protein_map
 
 # sub-folder of a run that holds fit_args.json and last.ckpt while it trains
-CHECKPOINTS = "checkpoints"
 
 
 def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | None = None,
@@ -32,7 +31,7 @@ def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | N
             num_nodes: int = 1, resume: bool = False, checkpoints: bool = True,
             precision: str | None = None, data_on_device: bool = False, backed: bool = False,
             **overrides: Any) -> CMCVAE:
-    """Read data and priors, train CMC-VAE and write the run folder ``out`` (DESIGN §3).
+    """Read data and priors, train CMC-VAE and write the run folder ``out`` (docs/design.md §3).
 
     While it trains, ``out/checkpoints/`` holds ``fit_args.json`` (the inputs and settings of
     this call, written once the inputs passed their checks, before training) and ``last.ckpt`` (a Lightning checkpoint rewritten

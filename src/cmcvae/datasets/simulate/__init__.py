@@ -2,7 +2,7 @@
 
 The simulator draws one linear structural causal model (SCM) over genes, panel proteins and,
 in the ``"confounded"`` regime, hidden factors, and then measures it the way CITE-seq does
-(DESIGN §2–3):
+(docs/design.md §2–3):
 
 **Graph.** The first ``tf_fraction`` of the genes are transcription factors (``TF001``…); the
 others (``G0001``…) get 1–3 TF parents each (hub TFs are preferred) and TFs may regulate

@@ -159,7 +159,7 @@ def simulate(
 
     Returns
     -------
-    The :class:`SimulatedData`; ``.write(out)`` saves it in the DESIGN §3 layout.
+    The :class:`SimulatedData`; ``.write(out)`` saves it in the docs/design.md §3 layout.
 
     Raises
     ------

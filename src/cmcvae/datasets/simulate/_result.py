@@ -22,7 +22,7 @@ OUTPUT_FILES = (
     "truth/knockdown_effects.csv",
     "params.json",
 )
-"""Files :meth:`SimulatedData.write` creates, relative to the output folder (DESIGN §3)."""
+"""Files :meth:`SimulatedData.write` creates, relative to the output folder (docs/design.md §3)."""
 
 
 @dataclass
