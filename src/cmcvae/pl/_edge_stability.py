@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.io import is_pathlike, read_csv, require_columns, run_dir
-from cmcvae.pl._style import NETWORKS, new_figure, save_figure
+from cmcvae.pl.style import NETWORKS, new_figure, save_figure
 
 
 def network_key(source_modality: str, target_modality: str) -> str:
@@ -24,7 +24,7 @@ def network_key(source_modality: str, target_modality: str) -> str:
     Returns
     -------
     str
-        The key of :data:`~cmcvae.pl._style.NETWORKS`.
+        The key of :data:`~cmcvae.pl.style.NETWORKS`.
     """
     return f"{source_modality}_{target_modality}"
 
