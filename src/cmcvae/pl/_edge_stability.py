@@ -13,22 +13,6 @@ from cmcvae.io import is_pathlike, read_csv, require_columns, run_dir
 from cmcvae.pl.style import NETWORKS, new_figure, save_figure
 
 
-def network_key(source_modality: str, target_modality: str) -> str:
-    """Network name of an edge from its modalities, e.g. ``("rna", "protein")`` → ``"rna_protein"``.
-
-    Parameters
-    ----------
-    source_modality, target_modality
-        ``"rna"`` or ``"protein"``.
-
-    Returns
-    -------
-    str
-        The key of :data:`~cmcvae.pl.style.NETWORKS`.
-    """
-    return f"{source_modality}_{target_modality}"
-
-
 def _n_seeds(folder: Path | None, table: pd.DataFrame) -> int | None:
     if "n_runs" in table and len(table):
         return int(table["n_runs"].max())
