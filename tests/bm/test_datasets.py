@@ -10,13 +10,20 @@ import pandas as pd
 import pytest
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.bm._beeline import BEELINE_NAMES, load_beeline
-from cmcvae.bm._dataset import GraphDataset
-from cmcvae.bm._dream4 import DREAM4_EDGE_COUNTS, DREAM4_NETWORKS, load_dream4
-from cmcvae.bm._krumsiek11 import load_krumsiek11, parse_boolean_rule
-from cmcvae.bm._published import SACHS_EMPTY_GRAPH_SHD, SACHS_PUBLISHED
-from cmcvae.bm._sachs import load_sachs
-from cmcvae.bm._sergio import load_sergio
+from cmcvae.bm import (
+    BEELINE_NAMES,
+    DREAM4_NETWORKS,
+    SACHS_PUBLISHED,
+    GraphDataset,
+    load_beeline,
+    load_dream4,
+    load_krumsiek11,
+    load_sachs,
+    load_sergio,
+)
+from cmcvae.bm._dream4 import DREAM4_EDGE_COUNTS
+from cmcvae.bm._krumsiek11 import parse_boolean_rule
+from cmcvae.bm._published import SACHS_EMPTY_GRAPH_SHD
 from tests._helpers import SHARED_DATA
 
 DATA = SHARED_DATA

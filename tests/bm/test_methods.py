@@ -8,12 +8,22 @@ import pandas as pd
 import pytest
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.bm._correlation import pearson, spearman
-from cmcvae.bm._dagma import dagma_linear
-from cmcvae.bm._partial import graphical_lasso, partial_correlation
-from cmcvae.bm._scores import dag_scores, grn_scores, top_k_dag, undirected_scores
-from cmcvae.bm._trees import genie3, grnboost2
-from cmcvae.bm._trivial import empty_graph, prior_only, random_scores
+from cmcvae.bm import (
+    dag_scores,
+    dagma_linear,
+    empty_graph,
+    genie3,
+    graphical_lasso,
+    grn_scores,
+    grnboost2,
+    partial_correlation,
+    pearson,
+    prior_only,
+    random_scores,
+    spearman,
+    top_k_dag,
+    undirected_scores,
+)
 from cmcvae.graph.threshold import is_dag
 
 # small, fast settings for the costly methods

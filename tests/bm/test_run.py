@@ -15,12 +15,13 @@ from cmcvae.bm import (
     _crossmodal,
     cmcvae_network,
     crossmodal_task,
+    losses,
     render_markdown,
     run_benchmark,
     undirected_scores,
     update_readme,
 )
-from cmcvae.bm._table import README_END, README_START, losses
+from cmcvae.bm._table import README_END, README_START
 from cmcvae.cli import app
 from cmcvae.graph.threshold import is_dag
 

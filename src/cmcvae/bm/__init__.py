@@ -1,8 +1,30 @@
-"""Benchmarks against baselines and peers on data with a known answer.
+"""Benchmarks against baselines and peers on data with a known answer (``cmcvae.bm``).
 
 Datasets (``load_*``) return a :class:`GraphDataset`; every network method takes
 ``(X, features, *, seed)`` and returns ``source,target,weight`` over all ordered pairs;
-:func:`run_benchmark` runs them all and :func:`render_markdown` makes the tables.
+:func:`run_benchmark` runs them all and :func:`render_markdown` makes the tables. The scripts
+that run it live in ``benchmarks/`` at the repository root.
+
+Table of contents
+-----------------
+Datasets
+    :class:`GraphDataset` — expression, feature names and the true network of one dataset.
+    :func:`load_beeline` (:data:`BEELINE_NAMES`), :func:`load_sergio`, :func:`load_dream4`
+    (:data:`DREAM4_NETWORKS`), :func:`load_krumsiek11`, :func:`load_sachs` (with
+    :data:`SACHS_PUBLISHED`, published scores on it).
+Network methods
+    :func:`cmcvae_network`, :func:`pearson`, :func:`spearman`, :func:`partial_correlation`,
+    :func:`graphical_lasso`, :func:`genie3`, :func:`grnboost2`, :func:`dagma_linear`, and the
+    references :func:`empty_graph`, :func:`random_scores`, :func:`prior_only`.
+Cross-modal task
+    :func:`crossmodal_task` on the simulator's :data:`SIM_SETTINGS` with
+    :data:`CROSSMODAL_METHODS`; :func:`totalvi_effects` (needs scvi-tools).
+Scores
+    :func:`grn_scores`, :func:`undirected_scores`, :func:`dag_scores`, :func:`top_k_dag`.
+Running and reporting
+    :func:`grn_datasets`, :func:`run_benchmark` (:data:`GRN_METHODS`, :data:`DETERMINISTIC`),
+    :func:`summarize`, :func:`losses`, :func:`render_markdown`, :func:`update_readme`,
+    :func:`check_out_dir`, :func:`write_results`.
 """
 
 from cmcvae.bm._beeline import BEELINE_NAMES, load_beeline

@@ -9,6 +9,7 @@ folder of Murali-group/Beeline (removed from later commits; commit
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -103,6 +104,34 @@ def load_beeline(
     features = list(expr.index)
     cells = [str(c) for c in expr.columns]
 
+    truth, info = clean_edges(_read_network(net_path), features)
+
+    meta: dict = {
+        "description": f"BEELINE BoolODE {name}: {_DESCRIPTIONS[name]}",
+        "source": "Murali-group/Beeline inputs/ (Pratapa et al. 2020, Nat Methods 17:147)",
+        "group": group.lower(),
+        "path": str(ddir),
+        "n_cells": len(cells),
+        "n_genes": len(features),
+        "n_edges": len(truth),
+        "obs_names": cells,
+        **info,
+    }
+    meta.update(_read_pseudotime(ddir, cells))
+    return GraphDataset(
+        name=f"beeline/{name}",
+        family="beeline",
+        X=expr.to_numpy(dtype=np.float64).T,
+        features=features,
+        truth=truth,
+        modality="rna",
+        counts=False,
+        meta=meta,
+    )
+
+
+def _read_network(net_path: Path) -> pd.DataFrame:
+    """``refNetwork.csv`` (``Gene1,Gene2,Type`` with Type ``+``/``-``) as signed edges."""
     net = read_file(net_path, pd.read_csv, dtype=str)
     missing = {"Gene1", "Gene2", "Type"} - set(net.columns)
     if missing:
@@ -116,19 +145,15 @@ def load_beeline(
     edges = pd.DataFrame(
         {"source": net["Gene1"], "target": net["Gene2"], "weight": types.map(_SIGNS)}
     )
-    truth, info = clean_edges(edges, features)
+    return edges
 
-    meta: dict = {
-        "description": f"BEELINE BoolODE {name}: {_DESCRIPTIONS[name]}",
-        "source": "Murali-group/Beeline inputs/ (Pratapa et al. 2020, Nat Methods 17:147)",
-        "group": group.lower(),
-        "path": str(ddir),
-        "n_cells": len(cells),
-        "n_genes": len(features),
-        "n_edges": len(truth),
-        "obs_names": cells,
-        **info,
-    }
+
+def _read_pseudotime(ddir: Path, cells: list[str]) -> dict[str, Any]:
+    """``{"pseudotime": …}`` for the cells when ``PseudoTime.csv`` is there and matches them.
+
+    A file that does not match or cannot be read gives ``{"pseudotime_note": …}``; no file ``{}``.
+    """
+    meta: dict[str, Any] = {}
     pt_path = ddir / "PseudoTime.csv"
     if pt_path.is_file():
         try:
@@ -141,13 +166,4 @@ def load_beeline(
                 meta["pseudotime_note"] = f"{pt_path.name} cell names do not match the expression"
         except (OSError, ValueError, pd.errors.ParserError) as err:
             meta["pseudotime_note"] = f"{pt_path.name} unreadable: {err}"
-    return GraphDataset(
-        name=f"beeline/{name}",
-        family="beeline",
-        X=expr.to_numpy(dtype=np.float64).T,
-        features=features,
-        truth=truth,
-        modality="rna",
-        counts=False,
-        meta=meta,
-    )
+    return meta

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from cmcvae.bm._trivial import check_expression, dense_edges
+from cmcvae.model import CMCVAE
 
 __all__ = ["cmcvae_network"]
 
@@ -74,8 +75,6 @@ def cmcvae_network(X: np.ndarray, features: Sequence[str], *, seed: int = 0,
     pandas.DataFrame
         ``source, target, weight`` over all ordered pairs (signed effect).
     """
-    from cmcvae.model import CMCVAE
-
     Xa = check_expression(X, features)
     adata = ad.AnnData(Xa.astype(np.float32))
     adata.var_names = [str(f) for f in features]

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from cmcvae.bm._cmcvae import quiet
+from cmcvae.bm._totalvi import totalvi_available, totalvi_effects
+from cmcvae.datasets.simulate import SimulatedData, simulate
 from cmcvae.evaluate._baselines import (
     always_down_effects,
     correlation_effects,
@@ -25,6 +27,7 @@ from cmcvae.evaluate._baselines import (
 )
 from cmcvae.evaluate._perturbation import validate
 from cmcvae.evaluate._recovery import association_networks, recovery_scores
+from cmcvae.model import CMCVAE
 
 __all__ = ["SIM_SETTINGS", "CROSSMODAL_METHODS", "crossmodal_task"]
 
@@ -44,9 +47,7 @@ CROSSMODAL_METHODS = ("cmcvae", "cmcvae_sem", "correlation", "ridge", "totalvi",
                       "always_down", "oracle", "prior")
 
 
-def _fit(sim, arch: str, seed: int) -> tuple[Any, float]:
-    from cmcvae.model import CMCVAE
-
+def _fit(sim: SimulatedData, arch: str, seed: int) -> tuple[CMCVAE, float]:
     with quiet():
         CMCVAE.setup_mudata(sim.mdata, batch_key="donor")
         model = CMCVAE(sim.mdata, grn_prior=sim.grn_prior, ppi_prior=sim.ppi_prior,
@@ -83,19 +84,63 @@ def crossmodal_task(setting: str, seed: int, *, methods: tuple[str, ...] = CROSS
         row ``prior`` — the training prior alone — is comparable only here), ``seconds`` and,
         for trained models, ``cells_per_second``.
     """
-    from cmcvae.bm._totalvi import totalvi_available, totalvi_effects
-    from cmcvae.datasets.simulate import simulate
-
     kwargs = dict(SIM_SETTINGS[setting])
     kwargs["n_cells"] = max(1000, int(kwargs["n_cells"] * scale))
     sim = simulate(seed=seed, regime="forward", **kwargs)
-    rna = sim.mdata.mod["rna"].X
-    prot = sim.mdata.mod["prot"].X
-    genes = list(sim.mdata.mod["rna"].var_names)
-    proteins = list(sim.mdata.mod["prot"].var_names)
+    data = _Data(sim)
+    effects, grn, extra, exclude = _fit_models(sim, methods, seed)
+    notes = _baseline_effects(sim, data, methods, seed, totalvi_epochs, effects, extra)
+    if "correlation" in methods:
+        for method in ("correlation", "partial_correlation"):
+            grn[method] = association_networks(*data.args, method=method)["rna_rna"]
+    if exclude is not None and "prior" in methods:
+        grn["prior"] = _prior_network(exclude, data.genes)
+    order = [m for m in methods if m in effects]
+    results, _ = validate({m: effects[m] for m in order}, sim.perturb, genes=data.genes,
+                          proteins=data.proteins, protein_map=sim.protein_map)
+    base = {"task": "crossmodal", "dataset": f"simulator/{setting}"}
+    rows = []
+    for m in [*order, *[m for m in grn if m not in effects]]:
+        res = results.get(m, {})
+        row = {**base, "method": m, "seed": seed,
+               "auroc": res.get("auroc"), "direction_accuracy": res.get("direction_accuracy"),
+               "n_cells": int(kwargs["n_cells"]), "n_features": len(data.genes) + len(data.proteins)}
+        if m in grn:
+            row.update(_grn_scores(m, grn[m], sim.truth, exclude))
+        row.update(extra.get(m, {}))
+        rows.append(row)
+    rows += [{**base, "method": m, "seed": seed, "note": note} for m, note in notes.items()]
+    return rows
+
+
+class _Data:
+    """The training matrices and feature names of a simulation, as the baselines take them."""
+
+    def __init__(self, sim: SimulatedData) -> None:
+        self.rna = sim.mdata.mod["rna"].X
+        self.prot = sim.mdata.mod["prot"].X
+        self.genes = list(sim.mdata.mod["rna"].var_names)
+        self.proteins = list(sim.mdata.mod["prot"].var_names)
+
+    @property
+    def args(self) -> tuple[Any, Any, list[str], list[str]]:
+        """``(rna, prot, genes, proteins)``."""
+        return self.rna, self.prot, self.genes, self.proteins
+
+
+def _fit_models(sim: SimulatedData, methods: tuple[str, ...], seed: int) -> tuple[
+        dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict[str, dict[str, Any]],
+        pd.DataFrame | None]:
+    """Fit the latent and the SEM model (those in ``methods``).
+
+    Returns
+    -------
+    Knockdown effects and gene→gene networks by method, timings and DAG flags by method, and
+    the training GRN prior edges (excluded when scoring networks; ``None`` without a prior).
+    """
     effects: dict[str, pd.DataFrame] = {}
-    extra: dict[str, dict[str, Any]] = {}
     grn: dict[str, pd.DataFrame] = {}
+    extra: dict[str, dict[str, Any]] = {}
     exclude = None
     for name, arch in (("cmcvae", "poster"), ("cmcvae_sem", "sem")):
         if name not in methods:
@@ -107,6 +152,14 @@ def crossmodal_task(setting: str, seed: int, *, methods: tuple[str, ...] = CROSS
         timing = model.metrics.get("timings", {})
         extra[name] = {"seconds": seconds, "is_dag": model.metrics.get("is_dag"),
                        "cells_per_second": timing.get("cells_per_second") if arch == "poster" else None}
+    return effects, grn, extra, exclude
+
+
+def _baseline_effects(sim: SimulatedData, data: _Data, methods: tuple[str, ...], seed: int,
+                      totalvi_epochs: int, effects: dict[str, pd.DataFrame],
+                      extra: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Add the baselines' knockdown effects and timings; returns notes on methods skipped."""
+    rna, prot, genes, proteins = data.args
     simple = {
         "correlation": lambda: correlation_effects(rna, prot, genes, proteins),
         "ridge": lambda: ridge_effects(rna, prot, genes, proteins),
@@ -129,36 +182,25 @@ def crossmodal_task(setting: str, seed: int, *, methods: tuple[str, ...] = CROSS
             extra["totalvi"] = info
         else:
             notes["totalvi"] = "scvi-tools not installed"
-    if "correlation" in methods:
-        grn["correlation"] = association_networks(rna, prot, genes, proteins,
-                                                  method="correlation")["rna_rna"]
-        grn["partial_correlation"] = association_networks(
-            rna, prot, genes, proteins, method="partial_correlation")["rna_rna"]
-    if exclude is not None and "prior" in methods:
-        pos = pd.DataFrame(0.0, index=genes, columns=genes)
-        for src, dst, w in exclude[["source", "target", "weight"]].itertuples(index=False):
-            pos.at[src, dst] = 1.0 if w == 0 else float(np.sign(w))
-        grn["prior"] = pos
-    order = [m for m in methods if m in effects]
-    results, _ = validate({m: effects[m] for m in order}, sim.perturb, genes=genes,
-                          proteins=proteins, protein_map=sim.protein_map)
-    truth = sim.truth
-    rows = []
-    for m in [*order, *[m for m in grn if m not in effects]]:
-        res = results.get(m, {})
-        row = {"task": "crossmodal", "dataset": f"simulator/{setting}", "method": m, "seed": seed,
-               "auroc": res.get("auroc"), "direction_accuracy": res.get("direction_accuracy"),
-               "n_cells": int(kwargs["n_cells"]), "n_features": len(genes) + len(proteins)}
-        if m in grn:
-            rec = recovery_scores({"rna_rna": grn[m]}, truth, exclude=exclude)["rna_rna"]
-            if m != "prior":  # the prior's own edges are the excluded ones: 0.5 by construction
-                row["grn_auroc"] = rec["auroc"]
-                row["grn_auprc_ratio"] = (rec["auprc"] / rec["auprc_random"]
-                                          if rec["auprc_random"] else np.nan)
-            row["grn_auroc_all"] = recovery_scores({"rna_rna": grn[m]}, truth)["rna_rna"]["auroc"]
-        row.update(extra.get(m, {}))
-        rows.append(row)
-    for m, note in notes.items():
-        rows.append({"task": "crossmodal", "dataset": f"simulator/{setting}", "method": m,
-                     "seed": seed, "note": note})
-    return rows
+    return notes
+
+
+def _prior_network(prior: pd.DataFrame, genes: list[str]) -> pd.DataFrame:
+    """The training prior alone as a gene×gene network (its sign; 1 for an unsigned edge)."""
+    pos = pd.DataFrame(0.0, index=genes, columns=genes)
+    for src, dst, w in prior[["source", "target", "weight"]].itertuples(index=False):
+        pos.at[src, dst] = 1.0 if w == 0 else float(np.sign(w))
+    return pos
+
+
+def _grn_scores(method: str, network: pd.DataFrame, truth: pd.DataFrame,
+                exclude: pd.DataFrame | None) -> dict[str, float]:
+    """Recovery of the true TF→target edges: with the training prior edges excluded, and all."""
+    row = {}
+    rec = recovery_scores({"rna_rna": network}, truth, exclude=exclude)["rna_rna"]
+    if method != "prior":  # the prior's own edges are the excluded ones: 0.5 by construction
+        row["grn_auroc"] = rec["auroc"]
+        row["grn_auprc_ratio"] = (rec["auprc"] / rec["auprc_random"]
+                                  if rec["auprc_random"] else np.nan)
+    row["grn_auroc_all"] = recovery_scores({"rna_rna": network}, truth)["rna_rna"]["auroc"]
+    return row

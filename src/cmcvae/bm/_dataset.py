@@ -74,57 +74,9 @@ class GraphDataset:
             raise CMCVAEInputError(
                 f"{where}: modality {self.modality!r} is not one of {MODALITIES}."
             )
-        try:
-            X = np.asarray(self.X, dtype=np.float64)
-        except (TypeError, ValueError) as err:
-            raise CMCVAEInputError(f"{where}: X is not numeric ({err}).") from None
-        if X.ndim != 2:
-            raise CMCVAEInputError(
-                f"{where}: X must be 2-D (samples × features), got shape {X.shape}."
-            )
-        if not np.isfinite(X).all():
-            n_bad = int((~np.isfinite(X)).sum())
-            raise CMCVAEInputError(f"{where}: X has {n_bad} NaN or infinite values.")
-        self.X = np.ascontiguousarray(X)
-        self.features = [str(f) for f in self.features]
-        if len(self.features) != X.shape[1]:
-            raise CMCVAEInputError(
-                f"{where}: {len(self.features)} feature names for {X.shape[1]} columns of X."
-            )
-        dup = pd.Index(self.features)
-        if not dup.is_unique:
-            raise CMCVAEInputError(
-                f"{where}: feature names are not unique: {sorted(set(dup[dup.duplicated()]))[:10]}."
-            )
-        if not isinstance(self.truth, pd.DataFrame) or list(self.truth.columns) != list(
-            TRUTH_COLUMNS
-        ):
-            got = list(getattr(self.truth, "columns", []))
-            raise CMCVAEInputError(
-                f"{where}: truth must be a DataFrame with columns {list(TRUTH_COLUMNS)}, got {got}."
-            )
-        truth = self.truth.reset_index(drop=True)
-        truth["source"] = truth["source"].astype(str)
-        truth["target"] = truth["target"].astype(str)
-        try:
-            truth["weight"] = pd.to_numeric(truth["weight"]).astype(np.int64)
-        except (TypeError, ValueError) as err:
-            raise CMCVAEInputError(f"{where}: truth weights are not integers ({err}).") from None
-        bad_w = sorted(set(truth["weight"]) - {-1, 0, 1})
-        if bad_w:
-            raise CMCVAEInputError(f"{where}: truth weights must be -1, 0 or +1; found {bad_w}.")
-        known = set(self.features)
-        unknown = sorted((set(truth["source"]) | set(truth["target"])) - known)
-        if unknown:
-            raise CMCVAEInputError(
-                f"{where}: truth names features that are not columns of X: {unknown[:10]}."
-            )
-        if (truth["source"] == truth["target"]).any():
-            loops = truth.loc[truth["source"] == truth["target"], "source"].tolist()
-            raise CMCVAEInputError(f"{where}: truth has self-loops on {loops[:10]}.")
-        if truth.duplicated(["source", "target"]).any():
-            raise CMCVAEInputError(f"{where}: truth has duplicated (source, target) pairs.")
-        self.truth = truth
+        self.X = _checked_matrix(self.X, where)
+        self.features = _checked_features(self.features, self.X.shape[1], where)
+        self.truth = _checked_truth(self.truth, self.features, where)
         self.counts = bool(self.counts)
 
     @property
@@ -264,3 +216,65 @@ def clean_edges(
     info["duplicates_dropped"] = int(dup.sum())
     e = e.loc[~dup].reset_index(drop=True)
     return e, info
+
+
+def _checked_matrix(X_in: Any, where: str) -> np.ndarray:
+    """``X`` as a C-contiguous 2-D float64 array with finite values."""
+    try:
+        X = np.asarray(X_in, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise CMCVAEInputError(f"{where}: X is not numeric ({err}).") from None
+    if X.ndim != 2:
+        raise CMCVAEInputError(
+            f"{where}: X must be 2-D (samples × features), got shape {X.shape}."
+        )
+    if not np.isfinite(X).all():
+        n_bad = int((~np.isfinite(X)).sum())
+        raise CMCVAEInputError(f"{where}: X has {n_bad} NaN or infinite values.")
+    return np.ascontiguousarray(X)
+
+
+def _checked_features(features: Sequence[Any], n_columns: int, where: str) -> list[str]:
+    """Feature names as unique strings, one per column of ``X``."""
+    features = [str(f) for f in features]
+    if len(features) != n_columns:
+        raise CMCVAEInputError(
+            f"{where}: {len(features)} feature names for {n_columns} columns of X."
+        )
+    dup = pd.Index(features)
+    if not dup.is_unique:
+        raise CMCVAEInputError(
+            f"{where}: feature names are not unique: {sorted(set(dup[dup.duplicated()]))[:10]}."
+        )
+    return features
+
+
+def _checked_truth(truth_in: Any, features: list[str], where: str) -> pd.DataFrame:
+    """The true edges with string names, integer signs in {-1, 0, 1}, no loop or duplicate."""
+    if not isinstance(truth_in, pd.DataFrame) or list(truth_in.columns) != list(TRUTH_COLUMNS):
+        got = list(getattr(truth_in, "columns", []))
+        raise CMCVAEInputError(
+            f"{where}: truth must be a DataFrame with columns {list(TRUTH_COLUMNS)}, got {got}."
+        )
+    truth = truth_in.reset_index(drop=True)
+    truth["source"] = truth["source"].astype(str)
+    truth["target"] = truth["target"].astype(str)
+    try:
+        truth["weight"] = pd.to_numeric(truth["weight"]).astype(np.int64)
+    except (TypeError, ValueError) as err:
+        raise CMCVAEInputError(f"{where}: truth weights are not integers ({err}).") from None
+    bad_w = sorted(set(truth["weight"]) - {-1, 0, 1})
+    if bad_w:
+        raise CMCVAEInputError(f"{where}: truth weights must be -1, 0 or +1; found {bad_w}.")
+    known = set(features)
+    unknown = sorted((set(truth["source"]) | set(truth["target"])) - known)
+    if unknown:
+        raise CMCVAEInputError(
+            f"{where}: truth names features that are not columns of X: {unknown[:10]}."
+        )
+    if (truth["source"] == truth["target"]).any():
+        loops = truth.loc[truth["source"] == truth["target"], "source"].tolist()
+        raise CMCVAEInputError(f"{where}: truth has self-loops on {loops[:10]}.")
+    if truth.duplicated(["source", "target"]).any():
+        raise CMCVAEInputError(f"{where}: truth has duplicated (source, target) pairs.")
+    return truth

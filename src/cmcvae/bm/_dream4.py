@@ -84,24 +84,7 @@ def load_dream4(root: str | Path, network: int) -> GraphDataset:
     data = numeric_frame(data, data_path)
     features = list(data.columns)
 
-    if gs_path.suffix == ".csv":  # cdt edge list: Source,Target
-        gs = read_file(gs_path, pd.read_csv, dtype=str)
-        if not {"Source", "Target"} <= set(gs.columns):
-            raise CMCVAEInputError(f"{gs_path}: expected columns Source,Target.")
-        pos = gs.rename(columns={"Source": "source", "Target": "target"})
-        gs_format = "cdt edge list (Source,Target)"
-    else:  # official: G_i <TAB> G_j <TAB> {1,0}, all ordered pairs
-        gs = read_file(gs_path, pd.read_csv, sep="\t", header=None, dtype=str)
-        if gs.shape[1] != 3:
-            raise CMCVAEInputError(
-                f"{gs_path}: expected 3 tab-separated columns (regulator, target, 1/0), "
-                f"got {gs.shape[1]}."
-            )
-        flag = gs[2].str.strip()
-        if not flag.isin(["0", "1"]).all():
-            raise CMCVAEInputError(f"{gs_path}: the third column must be 0 or 1.")
-        pos = gs.loc[flag == "1", [0, 1]].set_axis(["source", "target"], axis=1)
-        gs_format = "official DREAM4 gold standard (all ordered pairs, 1 = edge)"
+    pos, gs_format = _read_gold_standard(gs_path)
     edges = pos.assign(weight=0)
     truth, info = clean_edges(edges, features)
 
@@ -130,3 +113,30 @@ def load_dream4(root: str | Path, network: int) -> GraphDataset:
         counts=False,
         meta=meta,
     )
+
+
+def _read_gold_standard(gs_path: Path) -> tuple[pd.DataFrame, str]:
+    """The true edges ``source,target`` of a gold standard file, and a name of its format.
+
+    Two formats: the cdt edge list (``.csv``, columns ``Source,Target``) and the official
+    DREAM4 file (``regulator<TAB>target<TAB>1/0`` over all ordered pairs, 1 = edge).
+    """
+    if gs_path.suffix == ".csv":  # cdt edge list: Source,Target
+        gs = read_file(gs_path, pd.read_csv, dtype=str)
+        if not {"Source", "Target"} <= set(gs.columns):
+            raise CMCVAEInputError(f"{gs_path}: expected columns Source,Target.")
+        pos = gs.rename(columns={"Source": "source", "Target": "target"})
+        gs_format = "cdt edge list (Source,Target)"
+    else:  # official: G_i <TAB> G_j <TAB> {1,0}, all ordered pairs
+        gs = read_file(gs_path, pd.read_csv, sep="\t", header=None, dtype=str)
+        if gs.shape[1] != 3:
+            raise CMCVAEInputError(
+                f"{gs_path}: expected 3 tab-separated columns (regulator, target, 1/0), "
+                f"got {gs.shape[1]}."
+            )
+        flag = gs[2].str.strip()
+        if not flag.isin(["0", "1"]).all():
+            raise CMCVAEInputError(f"{gs_path}: the third column must be 0 or 1.")
+        pos = gs.loc[flag == "1", [0, 1]].set_axis(["source", "target"], axis=1)
+        gs_format = "official DREAM4 gold standard (all ordered pairs, 1 = edge)"
+    return pos, gs_format

@@ -57,54 +57,73 @@ def parse_boolean_rule(expr: str, where: str = "rule") -> dict[str, int]:
     dict
         Regulator name → +1, -1 or 0, in order of first appearance.
     """
-    tokens = _tokenize(expr, where)
-    signs: dict[str, int] = {}
-    pos = 0
+    return _RuleParser(expr, where).signs()
 
-    def peek() -> str | None:
-        return tokens[pos] if pos < len(tokens) else None
 
-    def operand(polarity: int) -> None:
-        nonlocal pos
-        tok = peek()
+class _RuleParser:
+    """Recursive descent over ``operand ((and | or) operand)*``, ``operand = not operand | (…) | name``.
+
+    Each name is recorded with the polarity of the ``not``s above it.
+    """
+
+    def __init__(self, expr: str, where: str) -> None:
+        self.expr, self.where = expr, where
+        self.tokens = _tokenize(expr, where)
+        self.pos = 0
+        self.found: dict[str, int] = {}
+
+    def signs(self) -> dict[str, int]:
+        """Parse the whole rule; regulator → +1, -1 or 0 in order of first appearance."""
+        if self.tokens:
+            self._expression(1)
+            if self.pos != len(self.tokens):
+                raise self._error(f"unexpected {self.tokens[self.pos]!r} in rule")
+        return self.found
+
+    def _error(self, what: str) -> CMCVAEInputError:
+        return CMCVAEInputError(f"{self.where}: {what} {self.expr!r}.")
+
+    def _peek(self) -> str | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def _expression(self, polarity: int) -> None:
+        self._operand(polarity)
+        while self._peek() in ("and", "or"):
+            self.pos += 1
+            self._operand(polarity)
+
+    def _operand(self, polarity: int) -> None:
+        tok = self._peek()
         if tok is None:
-            raise CMCVAEInputError(f"{where}: rule {expr!r} ends where an operand is expected.")
-        pos += 1
+            raise CMCVAEInputError(
+                f"{self.where}: rule {self.expr!r} ends where an operand is expected.")
+        self.pos += 1
         if tok == "not":
-            operand(-polarity)
+            self._operand(-polarity)
         elif tok == "(":
-            expression(polarity)
-            if peek() != ")":
-                raise CMCVAEInputError(f"{where}: unbalanced parentheses in rule {expr!r}.")
-            pos += 1
+            self._expression(polarity)
+            if self._peek() != ")":
+                raise self._error("unbalanced parentheses in rule")
+            self.pos += 1
         elif tok in _KEYWORDS or tok == ")":
-            raise CMCVAEInputError(f"{where}: unexpected {tok!r} in rule {expr!r}.")
+            raise self._error(f"unexpected {tok!r} in rule")
         else:
-            prev = signs.get(tok)
-            signs[tok] = polarity if prev in (None, polarity) else 0
+            prev = self.found.get(tok)
+            self.found[tok] = polarity if prev in (None, polarity) else 0
 
-    def expression(polarity: int) -> None:
-        nonlocal pos
-        operand(polarity)
-        while peek() in ("and", "or"):
-            pos += 1
-            operand(polarity)
 
-    if tokens:
-        expression(1)
-        if pos != len(tokens):
-            raise CMCVAEInputError(f"{where}: unexpected {tokens[pos]!r} in rule {expr!r}.")
-    return signs
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise CMCVAEInputError(f"Could not read {path}: {err}") from None
 
 
 def _read_model(
     path: Path,
 ) -> tuple[list[tuple[str, str, int]], list[str], dict[tuple[str, str], float]]:
     """Rules as (regulator, target, sign) in file order, the rule targets, and the couplings."""
-    try:
-        lines = path.read_text().splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise CMCVAEInputError(f"Could not read {path}: {err}") from None
+    lines = _read_lines(path)
     edges: list[tuple[str, str, int]] = []
     targets: list[str] = []
     coupling: dict[tuple[str, str], float] = {}
@@ -135,10 +154,7 @@ def _read_model(
 
 def _read_data(path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
     """The simulated table: '#' lines (``key = value`` settings, last one = column header)."""
-    try:
-        lines = path.read_text().splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise CMCVAEInputError(f"Could not read {path}: {err}") from None
+    lines = _read_lines(path)
     header: list[str] | None = None
     settings: dict[str, str] = {}
     rows: list[list[float]] = []

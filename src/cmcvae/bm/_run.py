@@ -199,42 +199,62 @@ def run_benchmark(*, data_root: str | Path, seeds: Sequence[int] = (0, 1, 2), qu
                  "command": " ".join(sys.argv)},
         "rows": [], "notes": [],
     }
-
-    def keep(name: str) -> bool:
-        return datasets is None or any(name.startswith(p) for p in datasets)
-
-    loaders, notes = grn_datasets(data_root, quick)
-    record["notes"].extend(notes)
-    grn_methods = [m for m in GRN_METHODS if methods is None or m in methods]
-    for name, load in loaders:
-        if not keep(name):
-            continue
-        try:
-            ds = load()
-        except CMCVAEInputError as err:  # a partial copy of a family: skip what is missing
-            record["notes"].append(f"{name}: skipped ({str(err).split('. ')[0]})")
-            continue
-        for m in grn_methods:
-            for seed in (seeds[:1] if m in DETERMINISTIC else seeds):
-                record["rows"].append(_grn_row(ds, m, seed, quick))
-        _log(progress, f"{name}: {len(grn_methods)} methods done ({time.perf_counter() - start:.0f} s)")
-        _save(record, checkpoint)
+    run = _Run(record, seeds, quick, datasets, progress, checkpoint, start)
+    run.grn_tasks(data_root, [m for m in GRN_METHODS if methods is None or m in methods])
     if crossmodal:
-        cm_methods = tuple(m for m in CROSSMODAL_METHODS if methods is None or m in methods)
-        for setting in SIM_SETTINGS:
-            if not keep(f"simulator/{setting}"):
-                continue
-            for seed in seeds:
-                record["rows"].extend(crossmodal_task(
-                    setting, seed, methods=cm_methods, scale=0.5 if quick else 1.0,
-                    totalvi_epochs=5 if quick else 20))
-                _log(progress, f"simulator/{setting} seed {seed} done ({time.perf_counter() - start:.0f} s)")
-                _save(record, checkpoint)
+        run.crossmodal_tasks(tuple(m for m in CROSSMODAL_METHODS
+                                   if methods is None or m in methods))
     record["summary"] = summarize(record["rows"])
     record["speed"] = speed_summary(record["rows"])
     record["meta"]["total_seconds"] = time.perf_counter() - start
     _save(record, checkpoint)
     return record
+
+
+class _Run:
+    """One benchmark run in progress: appends rows to ``record``, logs and checkpoints."""
+
+    def __init__(self, record: dict[str, Any], seeds: Sequence[int], quick: bool,
+                 datasets: Sequence[str] | None, progress: Callable[[str], None] | None,
+                 checkpoint: str | Path | None, start: float) -> None:
+        self.record, self.seeds, self.quick, self.datasets = record, seeds, quick, datasets
+        self.progress, self.checkpoint, self.start = progress, checkpoint, start
+
+    def keep(self, name: str) -> bool:
+        """Whether dataset ``name`` is selected (``datasets`` prefixes; all when ``None``)."""
+        return self.datasets is None or any(name.startswith(p) for p in self.datasets)
+
+    def _done(self, what: str) -> None:
+        _log(self.progress, f"{what} ({time.perf_counter() - self.start:.0f} s)")
+        _save(self.record, self.checkpoint)
+
+    def grn_tasks(self, data_root: str | Path, grn_methods: list[str]) -> None:
+        """Every network method on every one-modality dataset found (deterministic ones once)."""
+        loaders, notes = grn_datasets(data_root, self.quick)
+        self.record["notes"].extend(notes)
+        for name, load in loaders:
+            if not self.keep(name):
+                continue
+            try:
+                ds = load()
+            except CMCVAEInputError as err:  # a partial copy of a family: skip what is missing
+                self.record["notes"].append(f"{name}: skipped ({str(err).split('. ')[0]})")
+                continue
+            for m in grn_methods:
+                for seed in (self.seeds[:1] if m in DETERMINISTIC else self.seeds):
+                    self.record["rows"].append(_grn_row(ds, m, seed, self.quick))
+            self._done(f"{name}: {len(grn_methods)} methods done")
+
+    def crossmodal_tasks(self, cm_methods: tuple[str, ...]) -> None:
+        """The simulator's cross-modal task for every setting and seed."""
+        for setting in SIM_SETTINGS:
+            if not self.keep(f"simulator/{setting}"):
+                continue
+            for seed in self.seeds:
+                self.record["rows"].extend(crossmodal_task(
+                    setting, seed, methods=cm_methods, scale=0.5 if self.quick else 1.0,
+                    totalvi_epochs=5 if self.quick else 20))
+                self._done(f"simulator/{setting} seed {seed} done")
 
 
 def _cores() -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,6 @@ from cmcvae.bm._dataset import (
 )
 
 SACHS_CONDITIONS = ("1", "2", "3", "4", "5", "6", "7", "8", "9")
-SACHS_PROTEINS = ("Akt", "Erk", "Jnk", "Mek", "P38", "PIP2", "PIP3", "PKA", "PKC", "Plcg", "Raf")
 _ALIASES = {"observational": ("1", "2"), "all": SACHS_CONDITIONS}
 _DATA_DIR = "benchpress_9_conditions"
 _ADJ = "sachs_consensus_adjmat_benchpress.csv"
@@ -99,52 +99,9 @@ def load_sachs(
         )
     adj_path = first_existing(root, [_ADJ], "Sachs consensus graph", _HINT)
 
-    blocks: list[pd.DataFrame] = []
-    labels: list[np.ndarray] = []
-    files: dict[str, str] = {}
-    features: list[str] | None = None
-    for c in ids:
-        hits = sorted(data_dir.glob(f"{c}_*.csv"))
-        if len(hits) != 1:
-            what = "no file" if not hits else f"{len(hits)} files"
-            raise CMCVAEInputError(
-                f"Sachs condition {c}: {what} matching {_DATA_DIR}/{c}_*.csv in {root}. {_HINT}"
-            )
-        df = read_file(hits[0], pd.read_csv)
-        df.columns = [str(col).strip() for col in df.columns]
-        df = numeric_frame(df, hits[0])
-        if features is None:
-            features = list(df.columns)
-        elif set(df.columns) != set(features):
-            raise CMCVAEInputError(
-                f"{hits[0]}: columns {list(df.columns)} differ from {features} "
-                f"of condition {ids[0]}."
-            )
-        blocks.append(df[features])
-        labels.append(np.full(len(df), c))
-        files[c] = hits[0].name
-    assert features is not None
+    blocks, labels, files, features = _read_conditions(root, data_dir, ids)
     data = pd.concat(blocks, ignore_index=True)
-
-    adj = read_file(adj_path, pd.read_csv)
-    adj.columns = [str(col).strip() for col in adj.columns]
-    if adj.shape != (len(adj.columns), len(adj.columns)):
-        raise CMCVAEInputError(
-            f"{adj_path}: expected a square adjacency with a header row of node names, "
-            f"got shape {adj.shape}."
-        )
-    adj = numeric_frame(adj, adj_path)
-    adj.index = adj.columns
-    if not set(np.unique(adj.to_numpy())) <= {0.0, 1.0}:
-        raise CMCVAEInputError(f"{adj_path}: adjacency entries must be 0 or 1.")
-    unknown = sorted(set(adj.columns) - set(features))
-    if unknown:
-        raise CMCVAEInputError(
-            f"{adj_path}: nodes {unknown} are not columns of the data {features}."
-        )
-    r, k = np.nonzero(adj.to_numpy())
-    edges = pd.DataFrame({"source": adj.index[r], "target": adj.columns[k], "weight": 0})
-    truth, info = clean_edges(edges, features)
+    truth, info = clean_edges(_read_consensus(adj_path, features), features)
 
     X = data.to_numpy(dtype=np.float64)
     if log:
@@ -174,6 +131,85 @@ def load_sachs(
         ),
         **info,
     }
+    meta.update(_read_interventions(root, files))
+    return GraphDataset(
+        name="sachs",
+        family="sachs",
+        X=X,
+        features=features,
+        truth=truth,
+        modality="protein",
+        counts=False,
+        meta=meta,
+    )
+
+
+def _read_conditions(root: Path, data_dir: Path, ids: tuple[str, ...]) -> tuple[
+        list[pd.DataFrame], list[np.ndarray], dict[str, str], list[str]]:
+    """Read the CSV of each condition (same proteins in every file, in the first file's order).
+
+    Returns
+    -------
+    One table per condition, each cell's condition label, the file of each condition and the
+    protein names.
+    """
+    blocks: list[pd.DataFrame] = []
+    labels: list[np.ndarray] = []
+    files: dict[str, str] = {}
+    features: list[str] | None = None
+    for c in ids:
+        hits = sorted(data_dir.glob(f"{c}_*.csv"))
+        if len(hits) != 1:
+            what = "no file" if not hits else f"{len(hits)} files"
+            raise CMCVAEInputError(
+                f"Sachs condition {c}: {what} matching {_DATA_DIR}/{c}_*.csv in {root}. {_HINT}"
+            )
+        df = read_file(hits[0], pd.read_csv)
+        df.columns = [str(col).strip() for col in df.columns]
+        df = numeric_frame(df, hits[0])
+        if features is None:
+            features = list(df.columns)
+        elif set(df.columns) != set(features):
+            raise CMCVAEInputError(
+                f"{hits[0]}: columns {list(df.columns)} differ from {features} "
+                f"of condition {ids[0]}."
+            )
+        blocks.append(df[features])
+        labels.append(np.full(len(df), c))
+        files[c] = hits[0].name
+    assert features is not None
+    return blocks, labels, files, features
+
+
+def _read_consensus(adj_path: Path, features: list[str]) -> pd.DataFrame:
+    """The consensus adjacency (0/1, header row of node names) as ``source,target,weight=0``."""
+    adj = read_file(adj_path, pd.read_csv)
+    adj.columns = [str(col).strip() for col in adj.columns]
+    if adj.shape != (len(adj.columns), len(adj.columns)):
+        raise CMCVAEInputError(
+            f"{adj_path}: expected a square adjacency with a header row of node names, "
+            f"got shape {adj.shape}."
+        )
+    adj = numeric_frame(adj, adj_path)
+    adj.index = adj.columns
+    if not set(np.unique(adj.to_numpy())) <= {0.0, 1.0}:
+        raise CMCVAEInputError(f"{adj_path}: adjacency entries must be 0 or 1.")
+    unknown = sorted(set(adj.columns) - set(features))
+    if unknown:
+        raise CMCVAEInputError(
+            f"{adj_path}: nodes {unknown} are not columns of the data {features}."
+        )
+    r, k = np.nonzero(adj.to_numpy())
+    edges = pd.DataFrame({"source": adj.index[r], "target": adj.columns[k], "weight": 0})
+    return edges
+
+
+def _read_interventions(root: Path, files: dict[str, str]) -> dict[str, Any]:
+    """``{"interventions": …}`` from ``conditions_interventions.tsv`` when it is present.
+
+    An unreadable file gives ``{"interventions_note": …}`` instead; no file gives ``{}``.
+    """
+    meta: dict[str, Any] = {}
     tsv = root / "conditions_interventions.tsv"
     if tsv.is_file():
         try:
@@ -190,13 +226,4 @@ def load_sachs(
             }
         except (OSError, KeyError, ValueError, pd.errors.ParserError) as err:
             meta["interventions_note"] = f"{tsv.name} unreadable: {err}"
-    return GraphDataset(
-        name="sachs",
-        family="sachs",
-        X=X,
-        features=features,
-        truth=truth,
-        modality="protein",
-        counts=False,
-        meta=meta,
-    )
+    return meta

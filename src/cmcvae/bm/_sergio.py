@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -136,6 +137,46 @@ def load_sergio(
         raise CMCVAEInputError(f"which={which!r} must be one of {', '.join(SERGIO_WHICH)}.")
     root = as_root(root, "SERGIO data", _HINT)
     folder = _find_folder(root, name)
+    expr_name = _expression_name(folder, name, which, replicate)
+    expr_path = first_existing(folder, [expr_name], f"SERGIO {name} expression", _HINT)
+    gt_path = first_existing(folder, ["gt_GRN.csv"], f"SERGIO {name} ground truth", _HINT)
+
+    header, expr, features = _read_expression(expr_path)
+    n_cells = expr.shape[1]
+
+    edges, sign_note = _signed_edges(folder, _read_gt(gt_path))
+    truth, info = clean_edges(edges, features)
+
+    meta: dict = {
+        "description": (
+            f"SERGIO {name}: {'differentiation' if name == 'DS4' else 'steady-state'} simulation, "
+            f"clean {_WHICH_TEXT[which] if name == 'DS4' else 'total'} expression, "
+            f"replicate {int(replicate)}"
+        ),
+        "source": "PayamDiba/SERGIO data_sets/ (Dibaeinia & Sinha 2020, Cell Systems 11:252)",
+        "path": str(expr_path),
+        "which": which if name == "DS4" else "T",
+        "n_cells": n_cells,
+        "n_genes": len(features),
+        "n_edges": len(truth),
+        "sign_source": sign_note,
+        **info,
+    }
+    meta.update(_layout_meta(folder, name, header, n_cells))
+    return GraphDataset(
+        name=f"sergio/{name}",
+        family="sergio",
+        X=expr.to_numpy(dtype=np.float64).T,
+        features=features,
+        truth=truth,
+        modality="rna",
+        counts=False,
+        meta=meta,
+    )
+
+
+def _expression_name(folder: Path, name: str, which: str, replicate: int) -> str:
+    """File name of the clean expression; DS1-DS3 must have had theirs regenerated."""
     if name in _STEADY_STATE:
         expr_name = f"simulated_noNoise_{int(replicate)}.csv"
         if not (folder / expr_name).is_file():
@@ -150,9 +191,11 @@ def load_sergio(
             )
     else:
         expr_name = f"simulated_noNoise_{which}_{int(replicate)}.csv"
-    expr_path = first_existing(folder, [expr_name], f"SERGIO {name} expression", _HINT)
-    gt_path = first_existing(folder, ["gt_GRN.csv"], f"SERGIO {name} ground truth", _HINT)
+    return expr_name
 
+
+def _read_expression(expr_path: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The header row, the genes × cells matrix and the feature names ``G<id>``."""
     # the header row holds cell labels that may repeat (the T file has the cell type 0/1/2)
     header = read_file(expr_path, pd.read_csv, header=None, nrows=1, dtype=str)
     expr = read_file(expr_path, pd.read_csv, header=None, skiprows=1, index_col=0)
@@ -166,9 +209,15 @@ def load_sergio(
     if len(set(gene_ids)) != len(gene_ids):
         raise CMCVAEInputError(f"{expr_path}: duplicated gene ids in the first column.")
     features = [f"G{g}" for g in gene_ids]
-    n_cells = expr.shape[1]
+    return header, expr, features
 
-    gt = _read_gt(gt_path)
+
+def _signed_edges(folder: Path, gt: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """``source,target,weight`` of ``gt_GRN.csv`` with the signs of ``K``, and where they came from.
+
+    The signs come from the first ``Interaction_cID_*.txt`` when it lists exactly the edges of
+    ``gt_GRN.csv``; otherwise every sign is 0 and the note says why.
+    """
     signs: dict[tuple[int, int], int] = {}
     sign_note = "no Interaction_cID_*.txt file: signs unknown (0)"
     inter = sorted(folder.glob("Interaction_cID_*.txt"))
@@ -196,23 +245,12 @@ def load_sergio(
             ],
         }
     )
-    truth, info = clean_edges(edges, features)
+    return edges, sign_note
 
-    meta: dict = {
-        "description": (
-            f"SERGIO {name}: {'differentiation' if name == 'DS4' else 'steady-state'} simulation, "
-            f"clean {_WHICH_TEXT[which] if name == 'DS4' else 'total'} expression, "
-            f"replicate {int(replicate)}"
-        ),
-        "source": "PayamDiba/SERGIO data_sets/ (Dibaeinia & Sinha 2020, Cell Systems 11:252)",
-        "path": str(expr_path),
-        "which": which if name == "DS4" else "T",
-        "n_cells": n_cells,
-        "n_genes": len(features),
-        "n_edges": len(truth),
-        "sign_source": sign_note,
-        **info,
-    }
+
+def _layout_meta(folder: Path, name: str, header: pd.DataFrame, n_cells: int) -> dict[str, Any]:
+    """Cell types (from the folder name), cell labels (header row) and DS4's differentiation graph."""
+    meta: dict[str, Any] = {}
     m = re.search(r"(\d+)G_(\d+)T_(\d+)cPerT", folder.name)
     if m and int(m.group(2)) * int(m.group(3)) == n_cells:
         meta["cell_type"] = np.repeat(np.arange(int(m.group(2))), int(m.group(3)))
@@ -227,13 +265,4 @@ def load_sergio(
             meta["differentiation_graph"] = np.loadtxt(bmat)
         except ValueError:
             pass
-    return GraphDataset(
-        name=f"sergio/{name}",
-        family="sergio",
-        X=expr.to_numpy(dtype=np.float64).T,
-        features=features,
-        truth=truth,
-        modality="rna",
-        counts=False,
-        meta=meta,
-    )
+    return meta

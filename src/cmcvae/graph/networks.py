@@ -6,9 +6,12 @@ Direct effect of feature ``u`` (modality m) on feature ``v`` (modality m'):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
+#: The four feature-level networks: key → (source modality, target modality).
 NETWORKS = {
     "rna_rna": ("rna", "rna"),
     "rna_protein": ("rna", "protein"),
@@ -18,12 +21,24 @@ NETWORKS = {
 
 
 def latent_total_effects(A: np.ndarray) -> np.ndarray:
-    """``(I − A)^{-1} − I`` in float64."""
+    """Total effects ``(I − A)^{-1} − I`` of a latent adjacency, in float64.
+
+    Parameters
+    ----------
+    A
+        Square adjacency (``A[a, c]`` is ``a → c``); ``I − A`` must be invertible (true for a DAG).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``T[a, c]``: the summed effect of ``a`` on ``c`` over every directed path.
+    """
     eye = np.eye(A.shape[0])
     return np.linalg.inv(eye - A) - eye
 
 
-def feature_networks(A: np.ndarray, W_r: np.ndarray | None, W_p: np.ndarray | None, genes, proteins,
+def feature_networks(A: np.ndarray, W_r: np.ndarray | None, W_p: np.ndarray | None,
+                     genes: Sequence[str], proteins: Sequence[str],
                      kind: str = "direct", which: tuple[str, ...] | None = None) -> dict[str, pd.DataFrame]:
     """The four feature-level networks as labelled dense matrices (rows = sources).
 
@@ -42,6 +57,17 @@ def feature_networks(A: np.ndarray, W_r: np.ndarray | None, W_p: np.ndarray | No
     which
         Names of the networks to compute (default all four); the gene×gene one is by far the
         largest, so callers that need only the cross-modal blocks skip it.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Key of :data:`NETWORKS` → source features × target features (diagonal of the
+        same-modality networks set to 0).
+
+    Raises
+    ------
+    ValueError
+        ``kind`` is not ``"direct"`` or ``"total"``, or only one of ``W_r``, ``W_p`` is given.
     """
     if kind not in ("direct", "total"):
         raise ValueError(f"kind must be 'direct' or 'total', not {kind!r}")
@@ -65,9 +91,20 @@ def feature_networks(A: np.ndarray, W_r: np.ndarray | None, W_p: np.ndarray | No
 
 
 def top_edges(networks: dict[str, pd.DataFrame], top_k: int = 5000) -> pd.DataFrame:
-    """Edge list ``source,target,source_modality,target_modality,weight``.
+    """Edge list ``source,target,source_modality,target_modality,weight`` (``edges.csv``).
 
-    Keeps, per network, the ``top_k`` non-zero entries by absolute weight.
+    Parameters
+    ----------
+    networks
+        Output of :func:`feature_networks`.
+    top_k
+        Entries kept per network: the ``top_k`` non-zero ones by absolute weight.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per kept entry, each network's rows by decreasing ``|weight|``,
+        networks in the order of ``networks``.
     """
     frames = []
     for key, mat in networks.items():
@@ -93,9 +130,23 @@ def top_edges(networks: dict[str, pd.DataFrame], top_k: int = 5000) -> pd.DataFr
 
 def matched_pair_effects(pairs: pd.DataFrame, direct: dict[str, pd.DataFrame],
                          total: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
-    """``protein,gene,rna_to_protein,protein_to_rna`` absolute direct effects per matched pair.
+    """Absolute direct (and total) effects between each matched protein and its gene.
 
-    With ``total`` the absolute total effects are added as ``*_total`` columns.
+    Parameters
+    ----------
+    pairs
+        ``protein,gene``: one row per matched pair (names in the networks).
+    direct
+        Direct-effect networks (:func:`feature_networks`), with ``rna_protein`` and
+        ``protein_rna``.
+    total
+        Total-effect networks; adds the ``*_total`` columns when given.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``protein,gene,rna_to_protein,protein_to_rna`` (and ``rna_to_protein_total``,
+        ``protein_to_rna_total``), absolute values.
     """
     rp, pr = direct["rna_protein"], direct["protein_rna"]
     out = pairs[["protein", "gene"]].copy().reset_index(drop=True)

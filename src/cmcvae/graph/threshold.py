@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
-def is_dag(A, tol: float = 0.0) -> bool:
+def is_dag(A: Any, tol: float = 0.0) -> bool:
     """Exact acyclicity check of the graph with edges ``|A| > tol`` (Kahn's algorithm).
 
-    ``A`` is a numpy array or a torch tensor; self-loops count as cycles.
+    Parameters
+    ----------
+    A
+        Square weighted adjacency, a numpy array or a torch tensor (``A[a, c]`` is ``a → c``).
+    tol
+        Entries with ``|A| <= tol`` are no edge.
+
+    Returns
+    -------
+    bool
+        Whether the graph has no cycle; a self-loop counts as one.
     """
     if hasattr(A, "detach"):
         A = A.detach().cpu().numpy()
@@ -38,7 +50,10 @@ def threshold_to_dag(A: np.ndarray, threshold: float = 0.0) -> tuple[np.ndarray,
 
     Returns
     -------
-    The thresholded adjacency (guaranteed acyclic) and the threshold actually used.
+    A_dag : numpy.ndarray
+        The thresholded adjacency (guaranteed acyclic).
+    threshold : float
+        The threshold actually used.
     """
     A = np.asarray(A, dtype=np.float64)
     if is_dag(A, threshold):

@@ -14,6 +14,12 @@ Table of contents
 - :func:`central_dogma` — RNA→protein vs protein→RNA of matched pairs (poster Fig. 4).
 - :func:`recovery` — AUROC / AUPRC per network against a simulated truth, vs random.
 - :func:`edge_stability` — how often each edge is kept across an ensemble's seeds.
+
+Behind the figures
+------------------
+- :func:`recovery_table` — the recovery scores :func:`recovery` draws, per method and network.
+- :mod:`cmcvae.pl.style` — figure plumbing, colours, labels and number formats shared by the
+  figures and :mod:`cmcvae.report`.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from __future__ import annotations
 from cmcvae.pl._central_dogma import central_dogma
 from cmcvae.pl._edge_stability import edge_stability
 from cmcvae.pl._perturbation_auroc import perturbation_auroc
-from cmcvae.pl._recovery import recovery
+from cmcvae.pl._recovery import recovery, recovery_table
 from cmcvae.pl._roc import roc
 from cmcvae.pl._tf_target import tf_target
 from cmcvae.pl._training_curves import training_curves
@@ -31,6 +37,7 @@ __all__ = [
     "edge_stability",
     "perturbation_auroc",
     "recovery",
+    "recovery_table",
     "roc",
     "tf_target",
     "training_curves",

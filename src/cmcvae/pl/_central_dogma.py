@@ -13,7 +13,7 @@ from matplotlib.lines import Line2D
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.io import is_pathlike, producer, read_csv, require_columns, run_dir
 from cmcvae.pl._paired import annotation_panel, asymmetry_lines, paired_dots
-from cmcvae.pl._style import FORWARD_COLOR, REVERSE_COLOR, TIE_COLOR, new_figure, save_figure
+from cmcvae.pl.style import FORWARD_COLOR, REVERSE_COLOR, TIE_COLOR, new_figure, save_figure
 
 
 def _columns(kind: str) -> tuple[str, str]:

@@ -10,23 +10,7 @@ from matplotlib.figure import Figure
 
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.io import is_pathlike, read_csv, require_columns, run_dir
-from cmcvae.pl._style import NETWORKS, new_figure, save_figure
-
-
-def network_key(source_modality: str, target_modality: str) -> str:
-    """Network name of an edge from its modalities, e.g. ``("rna", "protein")`` → ``"rna_protein"``.
-
-    Parameters
-    ----------
-    source_modality, target_modality
-        ``"rna"`` or ``"protein"``.
-
-    Returns
-    -------
-    str
-        The key of :data:`~cmcvae.pl._style.NETWORKS`.
-    """
-    return f"{source_modality}_{target_modality}"
+from cmcvae.pl.style import NETWORKS, new_figure, save_figure
 
 
 def _n_seeds(folder: Path | None, table: pd.DataFrame) -> int | None:

@@ -8,6 +8,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 
+from cmcvae.pl.style import CALLS, fmt_num
+
 #: Above this many pairs the connecting lines are rasterised (keeps SVG files small).
 RASTER_ABOVE = 300
 
@@ -79,11 +81,6 @@ def annotation_panel(ax: Axes, lines: Sequence[str]) -> None:
             fontsize=8, linespacing=1.5)
 
 
-CALLS = {"rna_to_protein": "RNA→protein", "protein_to_rna": "protein→RNA",
-         "tf_to_target": "TF→target", "target_to_tf": "target→TF",
-         "none": "none (not different from random pairs)"}
-
-
 def asymmetry_lines(stats: dict | None, *, forward: str) -> list[str]:
     """Text lines summarising one asymmetry test of ``analysis.json``.
 
@@ -101,8 +98,6 @@ def asymmetry_lines(stats: dict | None, *, forward: str) -> list[str]:
     list of str
         Lines for :func:`annotation_panel`.
     """
-    from cmcvae.pl._style import fmt_num
-
     if not stats:
         return []
     if "fraction_forward" not in stats:

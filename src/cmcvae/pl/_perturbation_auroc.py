@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.io import is_pathlike, read_json
-from cmcvae.pl._style import fmt_num, method_color, new_figure, save_figure
+from cmcvae.pl.style import fmt_num, method_color, new_figure, save_figure
 
 
 def perturbation_auroc(run: str | Path | dict[str, Any], *, baseline: str | None = "correlation",

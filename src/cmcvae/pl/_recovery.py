@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.io import is_pathlike, producer, read_json
-from cmcvae.pl._style import NETWORKS, is_number, method_color, new_figure, save_figure
+from cmcvae.pl.style import NETWORKS, is_number, method_color, new_figure, save_figure
 
 KINDS = ("direct", "total")
 

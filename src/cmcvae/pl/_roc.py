@@ -13,7 +13,7 @@ from sklearn.metrics import roc_curve
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.evaluate._metrics import auroc
 from cmcvae.io import is_pathlike, read_csv, read_json, require_columns, run_dir
-from cmcvae.pl._style import method_color, new_figure, save_figure
+from cmcvae.pl.style import method_color, new_figure, save_figure
 
 
 def method_scores(predictions: pd.DataFrame, model: str = "cmcvae") -> dict[str, np.ndarray]:

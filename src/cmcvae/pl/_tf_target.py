@@ -14,14 +14,14 @@ from matplotlib.lines import Line2D
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.io import is_pathlike, producer, read_csv, require_columns, run_dir
 from cmcvae.pl._paired import annotation_panel, asymmetry_lines, paired_dots
-from cmcvae.pl._style import MODE_COLORS, MODE_LABELS, fmt_num, new_figure, save_figure
-
-#: How each split of prior edges is described (training edges are not evidence).
-SPLIT_TITLES = {
-    "holdout": "held-out prior edges",
-    "train": "training prior edges (pushed forward in training)",
-    "external": "external network (never seen in training)",
-}
+from cmcvae.pl.style import (
+    MODE_COLORS,
+    MODE_LABELS,
+    SPLIT_TITLES,
+    fmt_num,
+    new_figure,
+    save_figure,
+)
 
 
 def _stats(folder: Path, split: str, kind: str) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.io import is_pathlike, producer, read_json
-from cmcvae.pl._style import new_figure, save_figure
+from cmcvae.pl.style import new_figure, save_figure
 
 #: Curves of the top panel: history key → (label, colour, line style).
 LOSS_CURVES = {

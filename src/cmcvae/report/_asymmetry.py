@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cmcvae import pl
-from cmcvae.pl._paired import CALLS
-from cmcvae.pl._style import fmt_num
-from cmcvae.pl._tf_target import SPLIT_TITLES
+from cmcvae.pl.style import CALLS, SPLIT_TITLES, fmt_num
 from cmcvae.report._context import RunContext
 from cmcvae.report._figures import FigureSink
 from cmcvae.report._html import Section, esc, note, table
@@ -94,6 +92,38 @@ def _sign_rows(tf: dict[str, Any]) -> list[tuple[str, ...]]:
     return rows
 
 
+def _tf_tables(tf: dict[str, Any]) -> list[str]:
+    """The asymmetry tests of each split and kind, then the sign agreements (if any)."""
+    rows = []
+    for split, by_kind in tf.items():
+        if not isinstance(by_kind, dict):
+            continue
+        for kind in ("direct", "total"):
+            if isinstance(by_kind.get(kind), dict):
+                rows.append(stats_row(f"{SPLIT_SHORT.get(split, split)}, {kind}", by_kind[kind]))
+    parts = [table(HEADER, rows, numeric=NUMERIC)] if rows else []
+    sign = _sign_rows(tf)
+    if sign:
+        parts.append(table(("edges", "n with known mode", "sign agreement", "null (modes permuted)",
+                            "p"), sign, numeric=(False, True, True, True, True),
+                           caption="Sign of the forward effect vs the mode of regulation"))
+    return parts
+
+
+def _tf_figures(ctx: RunContext, sink: FigureSink, tf: dict[str, Any]) -> list[str]:
+    """One paired-dot figure of direct effects per split: held-out, training, then the others."""
+    parts = []
+    for split in [s for s in ("holdout", "train") if s in tf] + [s for s in tf
+                                                                  if s not in ("holdout", "train")]:
+        label = SPLIT_TITLES.get(split, split)
+        parts.append(f"<h3>{esc(label[0].upper() + label[1:])}</h3>")
+        parts.append(sink.add(f"tf_target_{split}_direct",
+                              lambda split=split: pl.tf_target(ctx.run, split, "direct"),
+                              f"TF→target, {label}, direct effects: one line per edge, coloured "
+                              "by mode of regulation."))
+    return parts
+
+
 def tf_section(ctx: RunContext, sink: FigureSink) -> Section:
     """TF→target forward vs reverse effects of prior edges, held-out and training edges apart.
 
@@ -120,30 +150,9 @@ def tf_section(ctx: RunContext, sink: FigureSink) -> Section:
     parts = ["<p>Prior TF→target edges: the effect TF→target against target→TF. "
              "<b>Held-out edges</b> were hidden from training and are the test; "
              "<b>training edges</b> were pushed forward by the prior term and are shown only for "
-             "comparison (not evidence).</p>"]
-    rows = []
-    for split, by_kind in tf.items():
-        if not isinstance(by_kind, dict):
-            continue
-        for kind in ("direct", "total"):
-            if isinstance(by_kind.get(kind), dict):
-                rows.append(stats_row(f"{SPLIT_SHORT.get(split, split)}, {kind}", by_kind[kind]))
-    if rows:
-        parts.append(table(HEADER, rows, numeric=NUMERIC))
-    sign = _sign_rows(tf)
-    if sign:
-        parts.append(table(("edges", "n with known mode", "sign agreement", "null (modes permuted)",
-                            "p"), sign, numeric=(False, True, True, True, True),
-                           caption="Sign of the forward effect vs the mode of regulation"))
+             "comparison (not evidence).</p>", *_tf_tables(tf)]
     if not (ctx.run / "tf_target_edges.csv").is_file():
         parts.append(note(ctx.missing("tf_target_edges.csv")))
-        return Section("tf-target", TF_TITLE, "".join(parts))
-    for split in [s for s in ("holdout", "train") if s in tf] + [s for s in tf
-                                                                  if s not in ("holdout", "train")]:
-        label = SPLIT_TITLES.get(split, split)
-        parts.append(f"<h3>{esc(label[0].upper() + label[1:])}</h3>")
-        parts.append(sink.add(f"tf_target_{split}_direct",
-                              lambda split=split: pl.tf_target(ctx.run, split, "direct"),
-                              f"TF→target, {label}, direct effects: one line per edge, coloured "
-                              "by mode of regulation."))
+    else:
+        parts += _tf_figures(ctx, sink, tf)
     return Section("tf-target", TF_TITLE, "".join(parts))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cmcvae.pl._style import NETWORKS
+from cmcvae.pl.style import NETWORKS
 from cmcvae.report._context import RunContext
 from cmcvae.report._html import Section, esc, note, table
 
@@ -20,7 +20,7 @@ def top_edges(edges: pd.DataFrame, network: str, n: int = TOP) -> pd.DataFrame:
     edges
         ``edges.csv`` (``source,target,source_modality,target_modality,weight``).
     network
-        Key of :data:`~cmcvae.pl._style.NETWORKS`, e.g. ``"rna_protein"``.
+        Key of :data:`~cmcvae.pl.style.NETWORKS`, e.g. ``"rna_protein"``.
     n
         How many edges.
 

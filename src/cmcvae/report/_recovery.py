@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from cmcvae import pl
+from cmcvae._errors import CMCVAEInputError
 from cmcvae.io import producer
-from cmcvae.pl._recovery import is_network_scores, recovery_table
-from cmcvae.pl._style import NETWORKS, fmt_num
+from cmcvae.pl.style import NETWORKS, fmt_num
 from cmcvae.report._context import RunContext
 from cmcvae.report._figures import FigureSink
 from cmcvae.report._html import Section, note, table
@@ -23,12 +23,15 @@ def _scores(analysis: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
     model: dict[str, dict[str, dict[str, Any]]] = {}
     baselines: dict[str, dict[str, dict[str, Any]]] = {}
     for kind in ("direct", "total"):
-        if is_network_scores(rec.get(kind)):
-            for method, nets in recovery_table(analysis, kind).items():
-                if method == "cmcvae":
-                    model[f"cmcvae ({kind})"] = nets
-                else:
-                    baselines.setdefault(method, nets)
+        try:
+            table = pl.recovery_table(rec, kind)
+        except CMCVAEInputError:  # no recovery of this kind of effects
+            continue
+        for method, nets in table.items():
+            if method == "cmcvae":
+                model[f"cmcvae ({kind})"] = nets
+            else:
+                baselines.setdefault(method, nets)
     return {**model, **baselines}
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from cmcvae import pl
 from cmcvae.graph.stability import aggregate_rows
 from cmcvae.io import producer
-from cmcvae.pl._style import NETWORKS
+from cmcvae.pl.style import NETWORKS
 from cmcvae.report._context import RunContext
 from cmcvae.report._figures import FigureSink
 from cmcvae.report._html import Section, esc, note, table
@@ -22,8 +24,6 @@ _HEADLINE = ("fraction_forward", "null_fraction_forward", "wilcoxon_p", "p_vs_nu
 
 def _across_seeds(ctx: RunContext) -> str:
     """Mean ± sd [min–max] over seeds of the ensemble's analyses and validation, if run."""
-    import json
-
     html = ""
     for name, what in (("analysis.json", "cmcvae analyze"), ("validation.json", "cmcvae validate")):
         path = ctx.ensemble / name

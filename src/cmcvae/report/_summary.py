@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cmcvae import pl
-from cmcvae.pl._style import fmt_num, is_number
+from cmcvae.pl.style import fmt_num, is_number
 from cmcvae.report._context import RunContext
 from cmcvae.report._figures import FigureSink
 from cmcvae.report._html import Section, note, table

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cmcvae import pl
-from cmcvae.pl._style import fmt_num
+from cmcvae.pl.style import fmt_num
 from cmcvae.report._context import RunContext
 from cmcvae.report._figures import FigureSink
 from cmcvae.report._html import Section, esc, note, table

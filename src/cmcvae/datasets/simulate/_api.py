@@ -71,6 +71,32 @@ def _model_params(spec: _Spec, model: _Model) -> dict[str, Any]:
     return p
 
 
+def _knockdown_effects(model: _Model, targets: np.ndarray,
+                       knockdown_strength: float) -> pd.DataFrame:
+    """``perturbation,protein,true_effect``: ``−knockdown_strength · T[g, p]`` for every pair."""
+    G, P = model.n_genes, model.n_proteins
+    T = _total_effects(model, targets)[:, G:G + P] if len(targets) else np.zeros((0, P))
+    target_names = [model.gene_names[g] for g in targets]
+    return pd.DataFrame({
+        "perturbation": np.repeat(np.asarray(target_names, dtype=object), P).astype(str),
+        "protein": np.tile(np.asarray(model.protein_names, dtype=object), len(targets)).astype(str),
+        "true_effect": (-knockdown_strength * T).ravel() + 0.0,
+    })
+
+
+def _draw_priors(spec: _Spec, model: _Model, prior_fraction: float, prior_decoy_fraction: float,
+                 rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The TF → target (GRN) and protein → protein (PPI) priors, in that order from ``rng``."""
+    truth = model.truth
+    grn_prior = _prior(truth[truth["kind"] == "tf_target"], model.gene_names[:model.n_tf],
+                       model.gene_names, prior_fraction, prior_decoy_fraction,
+                       spec.positive_fraction, rng)
+    ppi_prior = _prior(truth[truth["kind"] == "protein_protein"], model.protein_names,
+                       model.protein_names, prior_fraction, prior_decoy_fraction,
+                       spec.positive_fraction, rng)
+    return grn_prior, ppi_prior
+
+
 def simulate(
     n_cells: int = 20_000,
     n_genes: int = 500,
@@ -193,28 +219,9 @@ def simulate(
     targets = _choose_targets(model, n_perturbations, rng_p)
     perturb = _perturb_screen(model, targets, n_perturb_donors, cells_per_perturbation,
                               n_control_cells, knockdown_strength, rng_p)
-
-    G, P = model.n_genes, model.n_proteins
-    T = _total_effects(model, targets)[:, G:G + P] if len(targets) else np.zeros((0, P))
-    target_names = [model.gene_names[g] for g in targets]
-    knockdown_effects = pd.DataFrame({
-        "perturbation": np.repeat(np.asarray(target_names, dtype=object), P).astype(str),
-        "protein": np.tile(np.asarray(model.protein_names, dtype=object), len(targets)).astype(str),
-        "true_effect": (-knockdown_strength * T).ravel() + 0.0,
-    })
-
-    rng_pr = np.random.default_rng(ss[_S_PRIORS])
-    truth = model.truth
-    grn_prior = _prior(truth[truth["kind"] == "tf_target"], model.gene_names[:model.n_tf],
-                       model.gene_names, prior_fraction, prior_decoy_fraction,
-                       spec.positive_fraction, rng_pr)
-    ppi_prior = _prior(truth[truth["kind"] == "protein_protein"], model.protein_names,
-                       model.protein_names, prior_fraction, prior_decoy_fraction,
-                       spec.positive_fraction, rng_pr)
+    grn_prior, ppi_prior = _draw_priors(spec, model, prior_fraction, prior_decoy_fraction,
+                                        np.random.default_rng(ss[_S_PRIORS]))
     panel = [model.gene_names[g] for g in model.panel_genes]
-    protein_map = pd.DataFrame({"protein": model.protein_names, "gene": panel})
-    matched_pairs = _matched_pairs(model)
-
     params = _model_params(spec, model)
     params.update(
         n_cells=n_cells,
@@ -229,17 +236,17 @@ def simulate(
         knockdown_strength=knockdown_strength,
         chunk_size=chunk_size,
         control_label=CONTROL_LABEL,
-        perturbation_targets=target_names,
+        perturbation_targets=[model.gene_names[g] for g in targets],
     )
     return SimulatedData(
         mdata=train,
         perturb=perturb,
         grn_prior=grn_prior,
         ppi_prior=ppi_prior,
-        protein_map=protein_map,
-        truth=truth.reset_index(drop=True),
-        matched_pairs=matched_pairs,
-        knockdown_effects=knockdown_effects,
+        protein_map=pd.DataFrame({"protein": model.protein_names, "gene": panel}),
+        truth=model.truth.reset_index(drop=True),
+        matched_pairs=_matched_pairs(model),
+        knockdown_effects=_knockdown_effects(model, targets, knockdown_strength),
         params=_jsonable(params),
     )
 

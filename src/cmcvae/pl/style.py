@@ -1,4 +1,29 @@
-"""Shared figure plumbing: headless figures, saving, colours and labels."""
+"""What every figure and the report share: headless figures, colours, labels, number formats.
+
+Use these to make a figure of your own look like the ones of :mod:`cmcvae.pl`, or to label a
+table the way the report does.
+
+Figures
+-------
+- :func:`new_figure` — an empty figure outside pyplot (works headless).
+- :func:`save_figure` — write a figure as ``.png``, ``.svg`` or ``.pdf``.
+
+Colours
+-------
+- :data:`METHOD_COLORS` and :func:`method_color` — the model and the validation baselines.
+- :data:`FORWARD_COLOR`, :data:`REVERSE_COLOR`, :data:`TIE_COLOR` — direction of a pair.
+- :data:`MODE_COLORS` (with :data:`MODE_LABELS`) — mode of regulation of a TF→target edge.
+
+Labels
+------
+- :data:`NETWORKS` — the four feature-level networks in display order, with their labels.
+- :data:`CALLS` — the calls of an asymmetry test of ``analysis.json``.
+- :data:`SPLIT_TITLES` — the splits of prior TF→target edges.
+
+Numbers
+-------
+- :func:`is_number` and :func:`fmt_num` — finite numbers, and ``"–"`` for missing ones.
+"""
 
 from __future__ import annotations
 
@@ -40,6 +65,18 @@ FORWARD_COLOR, REVERSE_COLOR, TIE_COLOR = "#c0392b", "#2471a3", "#95a5a6"
 #: Colours of a TF→target edge's mode of regulation.
 MODE_COLORS = {1: "#c0392b", -1: "#2471a3", 0: "#95a5a6"}
 MODE_LABELS = {1: "activation", -1: "repression", 0: "unknown mode"}
+
+#: How the ``call`` of an asymmetry test of ``analysis.json`` is written.
+CALLS = {"rna_to_protein": "RNA→protein", "protein_to_rna": "protein→RNA",
+         "tf_to_target": "TF→target", "target_to_tf": "target→TF",
+         "none": "none (not different from random pairs)"}
+
+#: How each split of prior TF→target edges is described (training edges are not evidence).
+SPLIT_TITLES = {
+    "holdout": "held-out prior edges",
+    "train": "training prior edges (pushed forward in training)",
+    "external": "external network (never seen in training)",
+}
 
 
 def new_figure(width: float, height: float) -> Figure:
