@@ -10,7 +10,7 @@ import torch
 from cmcvae import CMCVAE
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.datasets.simulate import simulate
-from cmcvae.io._backed import BackedRows, read_backed, row_blocks
+from cmcvae.io import BackedRows, read_backed, row_blocks
 from cmcvae.model.latent._batches import CellBatches
 from cmcvae.model.latent._sampling import EpochBatchSampler
 from cmcvae.pp._normalize import column_totals, library_size, log_normalized_mean_std

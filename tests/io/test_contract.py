@@ -1,9 +1,10 @@
+import mudata as md
 import numpy as np
 import pandas as pd
 import pytest
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.io._contract import read_input
+from cmcvae.io import check_input, check_layout, check_mudata, input_modalities, read_input
 from cmcvae.pp._normalize import clr, log_normalize, mean_std
 
 
@@ -34,3 +35,44 @@ def test_preprocessing_values():
     m2, s2 = mean_std(np.asarray(ln))
     np.testing.assert_allclose(m1, m2, rtol=1e-6)
     np.testing.assert_allclose(s1, s2, rtol=1e-6)
+
+
+def test_check_layout_resolves_donors_once_for_every_kind_of_input(tiny_mdata):
+    donors = check_layout(tiny_mdata, "donor")
+    assert list(donors.index) == list(tiny_mdata["rna"].obs_names)
+    assert list(donors) == list(tiny_mdata.obs["donor"].astype(str))
+    assert check_mudata(tiny_mdata, "donor").equals(donors)
+    assert set(check_layout(tiny_mdata, None)) == {"all"}
+    # the batch key found on a modality's obs, and the MuData's obs reindexed for one modality
+    rna = tiny_mdata["rna"].copy()
+    rna.obs["patient"] = [f"p{i % 4}" for i in range(rna.n_obs)]
+    assert list(check_layout(rna, "patient", modality="rna")) == list(rna.obs["patient"])
+    one = md.MuData({"rna": tiny_mdata["rna"].copy()})
+    one.obs["donor"] = tiny_mdata.obs["donor"].to_numpy()
+    assert list(check_layout(one, "donor", "rna", None)) == list(tiny_mdata.obs["donor"])
+    with pytest.raises(CMCVAEInputError, match="Unknown batch key 'patient'.*'donor'"):
+        check_layout(tiny_mdata, "patient")
+    tiny_mdata.obs.loc[tiny_mdata.obs_names[:3], "donor"] = np.nan
+    with pytest.raises(CMCVAEInputError, match="3 missing values"):
+        check_layout(tiny_mdata, "donor")
+
+
+def test_check_layout_and_input_errors(tiny_mdata):
+    with pytest.raises(CMCVAEInputError, match="Expected a MuData or AnnData"):
+        check_layout(pd.DataFrame(), None)
+    with pytest.raises(CMCVAEInputError, match="at least one modality"):
+        check_layout(tiny_mdata, None, None, None)
+    with pytest.raises(CMCVAEInputError, match="modality 'atac' is missing"):
+        check_layout(tiny_mdata, None, "atac", None)
+    with pytest.raises(CMCVAEInputError, match="Unknown modality"):
+        check_layout(tiny_mdata["rna"], None, modality="atac")
+    shuffled = md.MuData({"rna": tiny_mdata["rna"], "prot": tiny_mdata["prot"][::-1].copy()})
+    with pytest.raises(CMCVAEInputError, match="same cells in the same order"):
+        check_layout(shuffled, None)
+    logged = tiny_mdata["prot"].copy()
+    logged.X = np.log1p(np.asarray(logged.X, dtype=np.float64)) + 0.5
+    with pytest.raises(CMCVAEInputError, match="not integers.*counts=False"):
+        check_input(logged, batch_key=None, rna_mod=None, prot_mod=None, modality="protein")
+    check_input(logged, batch_key=None, rna_mod=None, prot_mod=None, modality="protein", counts=False)
+    rna, prot = input_modalities(tiny_mdata, "rna", None)
+    assert rna is tiny_mdata["rna"] and prot is None

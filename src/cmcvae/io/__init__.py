@@ -2,17 +2,27 @@
 
 Table of contents
 -----------------
-Reading CITE-seq data (every reader returns one :class:`mudata.MuData` with ``rna`` and ``prot``):
+Reading CITE-seq data (every reader returns one :class:`mudata.MuData` with ``rna`` and ``prot``;
+``_read.py`` describes the layout they share):
 
 - :func:`read_dataset` — any supported file or folder (format sniffed from the content).
+- :func:`sniff_format`, :func:`is_hdf5`, :data:`SUPPORTED_FORMATS` — what a file holds.
 - :func:`read_h5mu`, :func:`read_h5ad`, :func:`from_anndata` — scverse files and objects.
 - :func:`read_10x_h5`, :func:`read_10x_mtx` — Cell Ranger outputs with Antibody Capture features.
 - :func:`read_pair`, :func:`read_csv_pair`, :func:`read_mtx_pair` — separate RNA and ADT tables.
-- :func:`read_backed` — RNA kept on disk (out-of-core training).
 
-The model-input contract (``docs/design.md`` §2):
+The model-input contract (``docs/design.md`` §2; checked only here):
 
-- :func:`read_input`, :func:`check_mudata`, :func:`check_counts`, :func:`get_counts`.
+- :func:`read_input` — read any supported input (:func:`read_dataset`).
+- :func:`check_input` — the whole contract: :func:`check_layout` (modalities, cells, names,
+  batch key; returns the donor label per cell) and the values (:func:`check_values`,
+  :func:`check_counts`); :func:`check_mudata` is the layout check of a two-modality MuData.
+- :func:`get_counts`, :func:`input_modalities` — where the values of registered data are.
+
+Out-of-core RNA (a backed ``.h5mu``, rows read on demand):
+
+- :func:`read_backed`, :class:`BackedRows`, :func:`as_rows`, :func:`is_backed_sparse`,
+  :func:`row_blocks`, :func:`stored_values`.
 
 The run folder (``docs/design.md`` §3; its layout is defined once, in ``_run_folder.py``):
 
@@ -22,22 +32,28 @@ The run folder (``docs/design.md`` §3; its layout is defined once, in ``_run_fo
 - :func:`write_graphml`, :func:`edges_to_graph` — the edges as GraphML for Cytoscape / Gephi.
 """
 
-from cmcvae.io._backed import read_backed
-from cmcvae.io._contract import check_counts, check_mudata, get_counts, read_input
-from cmcvae.io._graphml import edges_to_graph, write_graphml
-from cmcvae.io._readers import (
-    SUPPORTED_FORMATS,
-    from_anndata,
-    read_10x_h5,
-    read_10x_mtx,
-    read_csv_pair,
-    read_dataset,
-    read_h5ad,
-    read_h5mu,
-    read_mtx_pair,
-    read_pair,
-    sniff_format,
+from cmcvae.io._10x import read_10x_h5, read_10x_mtx
+from cmcvae.io._backed import (
+    BackedRows,
+    as_rows,
+    is_backed_sparse,
+    read_backed,
+    row_blocks,
+    stored_values,
 )
+from cmcvae.io._contract import (
+    check_counts,
+    check_input,
+    check_layout,
+    check_mudata,
+    check_values,
+    get_counts,
+    input_modalities,
+    read_input,
+)
+from cmcvae.io._graphml import edges_to_graph, write_graphml
+from cmcvae.io._h5 import from_anndata, read_h5ad, read_h5mu
+from cmcvae.io._read import read_dataset
 from cmcvae.io._run_folder import (
     CHECKPOINTS,
     ENSEMBLE_FILE,
@@ -55,12 +71,16 @@ from cmcvae.io._run_folder import (
     write_json,
     write_run,
 )
+from cmcvae.io._sniff import SUPPORTED_FORMATS, is_hdf5, sniff_format
+from cmcvae.io._tables import read_csv_pair, read_mtx_pair, read_pair
 
 __all__ = [
-    "CHECKPOINTS", "ENSEMBLE_FILE", "PRODUCERS", "RUN_FILES", "SUPPORTED_FORMATS", "check_counts",
-    "check_mudata", "clean_json", "edges_to_graph", "from_anndata", "get_counts", "is_pathlike",
-    "missing_message", "prepare_out_dir", "producer", "read_10x_h5", "read_10x_mtx", "read_backed",
-    "read_csv", "read_csv_pair", "read_dataset", "read_h5ad", "read_h5mu", "read_input", "read_json",
-    "read_mtx_pair", "read_pair", "require_columns", "run_dir", "sniff_format", "write_graphml",
+    "CHECKPOINTS", "ENSEMBLE_FILE", "PRODUCERS", "RUN_FILES", "SUPPORTED_FORMATS", "BackedRows",
+    "as_rows", "check_counts", "check_input", "check_layout", "check_mudata", "check_values",
+    "clean_json", "edges_to_graph", "from_anndata", "get_counts", "input_modalities",
+    "is_backed_sparse", "is_hdf5", "is_pathlike", "missing_message", "prepare_out_dir", "producer",
+    "read_10x_h5", "read_10x_mtx", "read_backed", "read_csv", "read_csv_pair", "read_dataset",
+    "read_h5ad", "read_h5mu", "read_input", "read_json", "read_mtx_pair", "read_pair",
+    "require_columns", "row_blocks", "run_dir", "sniff_format", "stored_values", "write_graphml",
     "write_json", "write_run",
 ]

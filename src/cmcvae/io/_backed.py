@@ -12,14 +12,14 @@ from backed data shuffles blocks of consecutive cells
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import anndata as ad
+import mudata as md
 import numpy as np
 import scipy.sparse as sp
 
-if TYPE_CHECKING:
-    import mudata as md
+from cmcvae._errors import CMCVAEInputError
 
 
 def is_backed_sparse(matrix) -> bool:
@@ -38,8 +38,6 @@ class BackedRows:
 
     def __init__(self, matrix):
         if isinstance(matrix, ad.abc.CSCDataset):
-            from cmcvae._errors import CMCVAEInputError
-
             raise CMCVAEInputError(
                 "The backed RNA matrix is stored as CSC (column-compressed); training reads cells "
                 "(rows). Rewrite it as CSR once: adata.X = scipy.sparse.csr_matrix(adata.X) and "
@@ -126,12 +124,6 @@ def read_backed(path) -> md.MuData:
     The file must hold the modalities ``rna`` and ``prot`` of the same cells (the layout
     ``cmcvae prepare`` writes); the RNA matrix must be stored as CSR.
     """
-    from pathlib import Path
-
-    import mudata as md
-
-    from cmcvae._errors import CMCVAEInputError
-
     path = Path(path)
     if not path.is_file():
         raise CMCVAEInputError(f"{path} does not exist.")
