@@ -44,8 +44,8 @@ def modalities(perturb) -> tuple[Any, Any]:
     if mods is None:
         raise CMCVAEInputError(
             f"Perturbation data must be a MuData with modalities 'rna' and 'prot'; got "
-            f"{type(perturb).__name__}. Read it with `cmcvae.io._contract.read_input` (an .h5mu, or "
-            "an RNA + protein .h5ad pair as published by scPerturb)."
+            f"{type(perturb).__name__}. Read it with `cmcvae.io.read_input` (an .h5mu, or an "
+            "RNA + protein .h5ad pair as published by scPerturb)."
         )
     for mod, what in ((RNA_MOD, "RNA"), (PROT_MOD, "protein")):
         if mod not in mods:
