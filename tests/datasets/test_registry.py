@@ -10,8 +10,7 @@ from typer.testing import CliRunner
 
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.cli._data import data_app
-from cmcvae.datasets import _registry as datasets
-from cmcvae.datasets._registry import (
+from cmcvae.datasets import (
     REGISTRY,
     DatasetInfo,
     RemoteFile,
@@ -21,6 +20,7 @@ from cmcvae.datasets._registry import (
     get_dataset,
     list_datasets,
 )
+from cmcvae.datasets import _registry as datasets
 
 PAYLOAD = b"cmcvae test payload\n" * 1000
 runner = CliRunner()

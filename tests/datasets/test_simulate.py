@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import networkx as nx
@@ -11,7 +12,6 @@ import pytest
 import scipy.sparse as sp
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.datasets import simulate as simmod
 from cmcvae.datasets.simulate import (
     OUTPUT_FILES,
     REGIMES,
@@ -21,6 +21,9 @@ from cmcvae.datasets.simulate import (
     simulate_atlas,
 )
 from cmcvae.pp._normalize import clr, log_normalize
+
+# The subpackage: the name cmcvae.datasets.simulate is the function (cmcvae.datasets re-exports it).
+simmod = importlib.import_module("cmcvae.datasets.simulate")
 
 SMALL = {
     "n_cells": 2000,

@@ -12,16 +12,17 @@ import pytest
 import scipy.sparse as sp
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.evaluate._baselines import (
+from cmcvae.evaluate import (
+    PREDICTION_COLUMNS,
     always_down_effects,
+    auprc,
+    auroc,
+    bh_fdr,
     correlation_effects,
+    direction_accuracy,
+    observed_effects,
     random_effects,
     ridge_effects,
-)
-from cmcvae.evaluate._metrics import auprc, auroc, bh_fdr, direction_accuracy
-from cmcvae.evaluate._perturbation import (
-    PREDICTION_COLUMNS,
-    observed_effects,
     score_predictions,
     validate,
     write_validation,

@@ -11,7 +11,7 @@ import pytest
 
 from cmcvae import CMCVAE
 from cmcvae.datasets.simulate import simulate
-from cmcvae.evaluate._metrics import auroc
+from cmcvae.evaluate import auroc
 
 
 @pytest.fixture(scope="module")

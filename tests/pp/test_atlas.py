@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.pp._atlas import dsb_normalise, prepare
+from cmcvae.pp import dsb_normalise, prepare
 
 PANEL_GENES = ["CD3D", "CD3E", "CD3G", "CD4", "CD14", "CD19"]
 

@@ -9,11 +9,10 @@ import pandas as pd
 import pytest
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.pp._protein_map import (
+from cmcvae.pp import (
     MAP_COLUMNS,
     PANEL_COLUMNS,
     STATUSES,
-    _key,
     canonical_antigen,
     default_protein_map,
     isotype_controls,
@@ -21,6 +20,7 @@ from cmcvae.pp._protein_map import (
     matched_pairs,
     read_protein_map,
 )
+from cmcvae.pp._antigen import _key
 from tests._helpers import SHARED_DATA
 
 SHARED = SHARED_DATA

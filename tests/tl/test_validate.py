@@ -27,8 +27,8 @@ import pytest
 import scipy.sparse as sp
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.evaluate._metrics import auroc
-from cmcvae.evaluate._perturbation import (
+from cmcvae.evaluate import (
+    auroc,
     match_proteins,
     observed_effects,
     validate,

@@ -72,7 +72,8 @@ def _write_prior(net: pd.DataFrame, out: Path, force: bool) -> None:
 
 def _load(name: str, input_file: Path | None, cache_dir: Path | None, timeout: float,
           organism: str, refresh: bool) -> pd.DataFrame:
-    from cmcvae.pp._priors import fetch_prior, read_network
+    from cmcvae.datasets import fetch_prior
+    from cmcvae.pp import read_network
 
     if input_file is not None:
         return read_network(input_file, what=f"{name} prior")

@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -332,54 +332,65 @@ def _download(rf: RemoteFile, target: Path, timeout: float,
     """Download ``rf`` to a temp file beside ``target``, verify, rename. Returns the SHA-256."""
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     tmp = Path(tmp_name)
-    sha = hashlib.sha256()
     check = rf.checksum
-    other = hashlib.new(check[0]) if check and check[0] != "sha256" else None
-    done = 0
+    hashes = {"sha256": hashlib.sha256()}
+    if check and check[0] != "sha256":
+        hashes[check[0]] = hashlib.new(check[0])
     try:
         request = urllib.request.Request(rf.url, headers={"User-Agent": "cmcvae"})
         try:
             with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as resp:
-                total = rf.size
-                if total is None:
-                    length = resp.headers.get("Content-Length") if hasattr(resp, "headers") else None
-                    total = int(length) if length and str(length).isdigit() else None
-                while True:
-                    block = resp.read(_CHUNK)
-                    if not block:
-                        break
-                    out.write(block)
-                    sha.update(block)
-                    if other is not None:
-                        other.update(block)
-                    done += len(block)
-                    if progress is not None:
-                        progress(rf.name, done, total)
+                done = _stream(resp, out, rf, hashes.values(), progress)
         except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:
             reason = getattr(err, "reason", None) or err
             raise CMCVAEInputError(
                 f"Could not download {rf.name} from {rf.url} ({reason}). Check the connection and "
                 f"run the command again, or download the file by hand and put it at {target}."
             ) from err
-        if rf.size is not None and done != rf.size:
-            raise CMCVAEInputError(
-                f"Download of {rf.name} is incomplete or changed: {done:,} bytes, expected "
-                f"{rf.size:,}. The partial file was removed; run the command again."
-            )
-        if check is not None:
-            algo, expected = check
-            got = sha.hexdigest() if algo == "sha256" else other.hexdigest()
-            if got != expected:
-                raise CMCVAEInputError(
-                    f"Checksum mismatch for {rf.name}: {algo} {got}, expected {expected} "
-                    f"({rf.checksum_source or 'registry'}). The download was removed. Retry; if it "
-                    "fails again the upstream file has changed: check it at the source and report it."
-                )
+        _verify(rf, done, hashes)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return sha.hexdigest()
+    return hashes["sha256"].hexdigest()
+
+
+def _stream(resp, out, rf: RemoteFile, hashes: Iterable,
+            progress: Callable[[str, int, int | None], None] | None) -> int:
+    """Copy the response to ``out`` in 1 MiB blocks, updating the hashes; returns the bytes."""
+    total = rf.size
+    if total is None:
+        length = resp.headers.get("Content-Length") if hasattr(resp, "headers") else None
+        total = int(length) if length and str(length).isdigit() else None
+    done = 0
+    while True:
+        block = resp.read(_CHUNK)
+        if not block:
+            return done
+        out.write(block)
+        for h in hashes:
+            h.update(block)
+        done += len(block)
+        if progress is not None:
+            progress(rf.name, done, total)
+
+
+def _verify(rf: RemoteFile, done: int, hashes: dict) -> None:
+    """The published size and checksum (when known) of a finished download, else an error."""
+    if rf.size is not None and done != rf.size:
+        raise CMCVAEInputError(
+            f"Download of {rf.name} is incomplete or changed: {done:,} bytes, expected "
+            f"{rf.size:,}. The partial file was removed; run the command again."
+        )
+    if rf.checksum is not None:
+        algo, expected = rf.checksum
+        got = hashes[algo].hexdigest()
+        if got != expected:
+            raise CMCVAEInputError(
+                f"Checksum mismatch for {rf.name}: {algo} {got}, expected {expected} "
+                f"({rf.checksum_source or 'registry'}). The download was removed. Retry; if it "
+                "fails again the upstream file has changed: check it at the source and report it."
+            )
 
 
 def _matches(rf: RemoteFile, path: Path) -> bool:

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from sklearn.linear_model import RidgeCV
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.pp._normalize import clr, log_normalize
+from cmcvae.pp import clr, log_normalize
 
 __all__ = [
     "DEFAULT_RIDGE_ALPHAS",

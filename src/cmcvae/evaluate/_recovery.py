@@ -25,7 +25,7 @@ import pandas as pd
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.evaluate._metrics import auprc, auroc
 from cmcvae.graph.networks import NETWORKS
-from cmcvae.pp._normalize import clr, log_normalize
+from cmcvae.pp import clr, log_normalize
 
 __all__ = ["association_networks", "recovery_scores"]
 

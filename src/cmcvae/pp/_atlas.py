@@ -16,6 +16,7 @@ Raw counts stay in ``.X`` (the model's likelihood needs them); RNA stays sparse 
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -27,9 +28,11 @@ import scipy.sparse as sp
 
 from cmcvae._constants import PROT_MOD, RNA_MOD
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.io._contract import check_counts
+from cmcvae.io import check_counts, clean_json
+from cmcvae.pp._antigen import canonical_antigen, isotype_controls
 from cmcvae.pp._normalize import clr
-from cmcvae.pp._protein_map import canonical_antigen, isotype_controls, map_panel
+from cmcvae.pp._priors import prepare_grn_prior, prepare_ppi_prior
+from cmcvae.pp._protein_map import map_panel
 
 
 def _donors(mdata: md.MuData, name: str, batch_key: str | None) -> pd.Series:
@@ -105,6 +108,37 @@ def harmonise(datasets: dict[str, md.MuData], batch_key: str | None = "donor",
     ``datasets`` is consumed (emptied) so each input's memory is released once extracted.
     """
     report = {} if report is None else report
+    _check_datasets(datasets)
+    genes = _shared_genes(datasets)
+    dups: dict[str, list[str]] = {name: [] for name in datasets}
+    panels = {name: _canonical_panel(m.mod[PROT_MOD], name, dups[name]) for name, m in datasets.items()}
+    antigens = _shared_antigens(panels)
+    report["genes"] = {"kept": len(genes), "per_dataset": {n: int(m.mod[RNA_MOD].n_vars) for n, m in datasets.items()}}
+    report["proteins"] = {
+        "kept": antigens,
+        "dropped": {n: sorted(set(p) - set(antigens)) for n, p in panels.items()},
+        "isotype_controls": {n: isotype_controls(list(m.mod[PROT_MOD].var_names)) for n, m in datasets.items()},
+        "second_clones_dropped": dups,
+    }
+    rnas, prots = [], []
+    same_genes = {n: list(m.mod[RNA_MOD].var_names) == genes for n, m in datasets.items()}
+    for name in list(datasets):
+        m = datasets.pop(name)  # release each input as soon as its counts are extracted
+        rna, prot = _extract(m, name, batch_key, genes, not same_genes[name],
+                             [panels[name][a] for a in antigens], antigens)
+        rnas.append(rna)
+        prots.append(prot)
+        del m, rna, prot
+    rna = ad.concat(rnas, join="outer", merge="same") if len(rnas) > 1 else rnas[0]
+    del rnas
+    prot = ad.concat(prots, join="outer", merge="same") if len(prots) > 1 else prots[0]
+    out = md.MuData({RNA_MOD: rna, PROT_MOD: prot})
+    out.obs = rna.obs[["dataset", "donor"]].copy()
+    return out
+
+
+def _check_datasets(datasets: dict[str, md.MuData]) -> None:
+    """At least one dataset; each with ``rna`` and ``prot`` and unique gene names."""
     if not datasets:
         raise CMCVAEInputError("No dataset given to prepare.")
     for name, m in datasets.items():
@@ -120,14 +154,21 @@ def harmonise(datasets: dict[str, md.MuData], batch_key: str | None = "donor",
                 f"Dataset {name!r} has duplicate gene names (e.g. {dup}); call "
                 "`adata.var_names_make_unique()` or aggregate duplicates before preparing."
             )
+
+
+def _shared_genes(datasets: dict[str, md.MuData]) -> list[str]:
+    """The genes of every dataset, in the first dataset's order."""
     genes = None
     for m in datasets.values():
         names = list(m.mod[RNA_MOD].var_names)
         genes = names if genes is None else [g for g in genes if g in set(names)]
     if not genes:
         raise CMCVAEInputError("The datasets share no gene name; check that all use gene symbols.")
-    dups: dict[str, list[str]] = {name: [] for name in datasets}
-    panels = {name: _canonical_panel(m.mod[PROT_MOD], name, dups[name]) for name, m in datasets.items()}
+    return genes
+
+
+def _shared_antigens(panels: dict[str, dict[str, str]]) -> list[str]:
+    """The canonical antigens of every panel, in the first panel's order."""
     antigens = None
     for p in panels.values():
         antigens = list(p) if antigens is None else [a for a in antigens if a in p]
@@ -137,38 +178,28 @@ def harmonise(datasets: dict[str, md.MuData], batch_key: str | None = "donor",
             + "; ".join(f"{n}: {sorted(p)[:5]}…" for n, p in panels.items())
             + ". Pass a --protein-map naming each antibody's antigen, or prepare the datasets separately."
         )
-    report["genes"] = {"kept": len(genes), "per_dataset": {n: int(m.mod[RNA_MOD].n_vars) for n, m in datasets.items()}}
-    report["proteins"] = {
-        "kept": antigens,
-        "dropped": {n: sorted(set(p) - set(antigens)) for n, p in panels.items()},
-        "isotype_controls": {n: isotype_controls(list(m.mod[PROT_MOD].var_names)) for n, m in datasets.items()},
-        "second_clones_dropped": dups,
-    }
-    rnas, prots = [], []
-    same_genes = {n: list(m.mod[RNA_MOD].var_names) == genes for n, m in datasets.items()}
-    for name in list(datasets):
-        m = datasets.pop(name)  # release each input as soon as its counts are extracted
-        rna, prot = m.mod[RNA_MOD], m.mod[PROT_MOD]
-        if rna.n_obs != prot.n_obs or not np.array_equal(rna.obs_names, prot.obs_names):
-            raise CMCVAEInputError(f"Dataset {name!r}: RNA and protein do not hold the same cells in the same order.")
-        donors = _donors(m, name, batch_key)
-        obs = pd.DataFrame({"dataset": name, "donor": donors.to_numpy()}, index=name + ":" + rna.obs_names.astype(str))
-        X = rna.X if same_genes[name] else rna[:, genes].X
-        X = sp.csr_matrix(X, dtype=np.float32) if not sp.issparse(X) or X.format != "csr" else X.astype(np.float32, copy=False)
-        check_counts(X, f"RNA of {name!r}")
-        rnas.append(ad.AnnData(X, obs=obs, var=pd.DataFrame(index=genes)))
-        cols = [panels[name][a] for a in antigens]
-        P = prot[:, cols].X
-        P = np.asarray(P.toarray() if sp.issparse(P) else P, dtype=np.float32)
-        check_counts(P, f"protein of {name!r}")
-        prots.append(ad.AnnData(P, obs=obs.copy(), var=pd.DataFrame(index=antigens)))
-        del m, rna, prot, X
-    rna = ad.concat(rnas, join="outer", merge="same") if len(rnas) > 1 else rnas[0]
-    del rnas
-    prot = ad.concat(prots, join="outer", merge="same") if len(prots) > 1 else prots[0]
-    out = md.MuData({RNA_MOD: rna, PROT_MOD: prot})
-    out.obs = rna.obs[["dataset", "donor"]].copy()
-    return out
+    return antigens
+
+
+def _extract(m: md.MuData, name: str, batch_key: str | None, genes: list[str], subset: bool,
+             cols: list[str], antigens: list[str]) -> tuple[ad.AnnData, ad.AnnData]:
+    """One dataset's RNA (CSR float32 over ``genes``; ``subset``: select them, else they are all
+    its genes already) and protein (dense, ``cols`` named as ``antigens``) counts, with
+    ``dataset`` and ``donor`` in ``obs``.
+    """
+    rna, prot = m.mod[RNA_MOD], m.mod[PROT_MOD]
+    if rna.n_obs != prot.n_obs or not np.array_equal(rna.obs_names, prot.obs_names):
+        raise CMCVAEInputError(f"Dataset {name!r}: RNA and protein do not hold the same cells in the same order.")
+    donors = _donors(m, name, batch_key)
+    obs = pd.DataFrame({"dataset": name, "donor": donors.to_numpy()}, index=name + ":" + rna.obs_names.astype(str))
+    X = rna[:, genes].X if subset else rna.X
+    X = sp.csr_matrix(X, dtype=np.float32) if not sp.issparse(X) or X.format != "csr" else X.astype(np.float32, copy=False)
+    check_counts(X, f"RNA of {name!r}")
+    out_rna = ad.AnnData(X, obs=obs, var=pd.DataFrame(index=genes))
+    P = prot[:, cols].X
+    P = np.asarray(P.toarray() if sp.issparse(P) else P, dtype=np.float32)
+    check_counts(P, f"protein of {name!r}")
+    return out_rna, ad.AnnData(P, obs=obs.copy(), var=pd.DataFrame(index=antigens))
 
 
 def qc(mdata: md.MuData, min_genes: int = 200, max_mito: float = 0.2, min_protein_counts: float = 10,
@@ -277,8 +308,6 @@ def prepare(datasets: dict[str, md.MuData], *, batch_key: str | None = "donor", 
     grn_prior, ppi_prior
         Optional priors; the report says how many edges survive among the prepared features.
     """
-    from cmcvae.pp._priors import prepare_grn_prior, prepare_ppi_prior
-
     t0 = time.perf_counter()
     report: dict[str, Any] = {"datasets": {n: {"cells": int(m.n_obs)} for n, m in datasets.items()}}
     atlas = harmonise(datasets, batch_key, report)
@@ -322,8 +351,4 @@ def prepare(datasets: dict[str, md.MuData], *, batch_key: str | None = "donor", 
 
 
 def _flat_report(report: dict) -> str:
-    import json
-
-    from cmcvae.io import clean_json
-
     return json.dumps(clean_json(report))

@@ -6,53 +6,42 @@ Reading
     or an OmniPath web-service table (``source_genesymbol``, ``target_genesymbol``,
     ``is_stimulation``/``is_inhibition`` or their ``consensus_*`` versions).
 Fetching
-    :func:`fetch_prior` downloads CollecTRI (through decoupler) or OmniPath's directed, signed
-    interactions (web service) and caches them; offline it says how to pass a file instead.
+    is :func:`cmcvae.datasets.fetch_prior`'s job (CollecTRI or OmniPath, downloaded and cached).
 Preparing
     :func:`prepare_grn_prior` expands CollecTRI's complex pseudo-TFs (``AP1``, ``NFKB``) and keeps
     the edges among the model's genes; :func:`prepare_ppi_prior` maps gene-symbol interactions onto
     the antibodies of a panel through the protein ↔ gene map.
 Model use
     :func:`filter_network` and :func:`split_network` are what the model calls on a prior.
+
+Complex pseudo-TFs and their expansion are in ``_complexes.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import io
-import json
-import os
-import tempfile
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import anndata as ad
+import h5py
 import numpy as np
 import pandas as pd
 
 from cmcvae._errors import CMCVAEInputError
+from cmcvae.pp._complexes import COLLECTRI_COMPLEXES, OMNIPATH_COMPLEX_SEP, expand_complexes
+from cmcvae.pp._protein_map import read_protein_map
 
-PRIOR_NAMES = ("collectri", "omnipath")
-
-#: CollecTRI's complex pseudo-TFs and their subunits. decoupler's CollecTRI download
-#: (``decoupler.op.collectri``) merges the AP-1 (JUN/FOS family) and NF-κB (REL family) dimers
-#: into the pseudo-TFs ``AP1`` and ``NFKB``; these are the only complexes in it (decoupler's
-#: ``remove_complexes`` drops exactly these two names).
-COLLECTRI_COMPLEXES: dict[str, tuple[str, ...]] = {
-    "AP1": ("JUN", "JUNB", "JUND", "FOS", "FOSB", "FOSL1", "FOSL2"),
-    "NFKB": ("NFKB1", "NFKB2", "RELA", "RELB", "REL"),
-}
-
-#: Separator of complex members in OmniPath gene symbols (e.g. ``CDK1_CCNB1``; the web service's
-#: UniProt form is ``COMPLEX:P06493_P14635``).
-OMNIPATH_COMPLEX_SEP = "_"
-
-OMNIPATH_URL = "https://omnipathdb.org/interactions"
-_OMNIPATH_ORGANISMS = {"human": 9606, "mouse": 10090, "rat": 10116}
+__all__ = [
+    "filter_network",
+    "prepare_grn_prior",
+    "prepare_ppi_prior",
+    "read_gene_list",
+    "read_network",
+    "split_network",
+    "standardise_network",
+]
 
 # Column aliases, in order of preference (matched case-insensitively). Gene-symbol columns win
 # over UniProt ones in OmniPath tables, which carry both.
@@ -101,7 +90,7 @@ def _as_flag(values: pd.Series) -> np.ndarray:
     return text.isin(["1", "1.0", "true", "t", "yes"]).to_numpy()
 
 
-def _standardise_network(df: pd.DataFrame, what: str, origin: str) -> pd.DataFrame:
+def standardise_network(df: pd.DataFrame, what: str, origin: str) -> pd.DataFrame:
     """Map a prior table's columns onto ``source,target,weight`` (weight: sign / mode of regulation).
 
     Understands decoupler's layout (``source,target,weight`` or ``mor``), DoRothEA's ``tf``,
@@ -109,6 +98,26 @@ def _standardise_network(df: pd.DataFrame, what: str, origin: str) -> pd.DataFra
     symbols in ``source_genesymbol``/``target_genesymbol``; sign from
     ``consensus_stimulation``/``consensus_inhibition`` or ``is_stimulation``/``is_inhibition``:
     +1 stimulation, -1 inhibition, 0 unknown or both; rows with ``is_directed == 0`` dropped).
+    :func:`read_network` applies it to a file; :func:`cmcvae.datasets.fetch_prior` to a download.
+
+    Parameters
+    ----------
+    df
+        The network as read (any of the layouts above).
+    what, origin
+        Used in error messages: what the table is (``"GRN prior"``) and where it comes from
+        (``"file F"``, ``"download"``, ``"table"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``source``, ``target`` (str, stripped, empty names dropped) and ``weight``
+        (float).
+
+    Raises
+    ------
+    CMCVAEInputError
+        When no source or target column is found.
     """
     cols = {str(c).strip().lower(): c for c in df.columns}
     src, tgt = _pick(cols, _SOURCE_COLUMNS), _pick(cols, _TARGET_COLUMNS)
@@ -180,7 +189,7 @@ def read_network(path: str | Path, what: str = "prior") -> pd.DataFrame:
             f"Could not read the {what} file {path} as CSV/TSV ({err}). Networks use decoupler's "
             "convention: a CSV or TSV with columns source,target[,weight]."
         ) from err
-    return _standardise_network(df, what, f"file {path}")
+    return standardise_network(df, what, f"file {path}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,221 +230,6 @@ def split_network(net: pd.DataFrame, holdout: float, seed: int) -> tuple[pd.Data
 
 
 # ---------------------------------------------------------------------------------------------
-# fetching and caching
-# ---------------------------------------------------------------------------------------------
-def default_prior_cache() -> Path:
-    """Cache folder of fetched priors: ``$CMCVAE_CACHE/priors`` or ``~/.cache/cmcvae/priors``."""
-    from cmcvae.datasets._registry import cache_root
-
-    return cache_root() / "priors"
-
-
-def _check_name(name: str) -> str:
-    key = str(name).strip().lower()
-    if key not in PRIOR_NAMES:
-        raise CMCVAEInputError(
-            f"Unknown prior {name!r}; cmcvae can fetch {', '.join(PRIOR_NAMES)}. Any other network "
-            "works as a local CSV/TSV with columns source,target[,weight] (--grn-prior/--ppi-prior)."
-        )
-    return key
-
-
-def _check_organism(name: str, organism: str) -> str:
-    org = str(organism).strip().lower()
-    if name == "omnipath":
-        taxids = {str(v): k for k, v in _OMNIPATH_ORGANISMS.items()}
-        org = taxids.get(org, org)
-        if org not in _OMNIPATH_ORGANISMS:
-            raise CMCVAEInputError(
-                f"OmniPath's web service serves human, mouse and rat interactions, not {organism!r}. "
-                "Use --organism human|mouse|rat (or 9606|10090|10116)."
-            )
-        return org
-    if org == "human":
-        return org
-    import decoupler as dc
-
-    valid = dc.op.show_organisms()
-    if org not in valid:
-        raise CMCVAEInputError(
-            f"CollecTRI is human; decoupler translates it to {', '.join(valid)}, not {organism!r}. "
-            "Pick one of those with --organism."
-        )
-    return org
-
-
-@contextlib.contextmanager
-def _requests_timeout(timeout: float) -> Iterator[None]:
-    """Give ``requests`` calls without their own timeout (decoupler's) a default one."""
-    try:
-        import requests
-    except ImportError:  # pragma: no cover - decoupler depends on requests
-        yield
-        return
-    original = requests.Session.request
-
-    def request(self, method, url, *args, **kwargs):
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = timeout
-        return original(self, method, url, *args, **kwargs)
-
-    requests.Session.request = request
-    try:
-        yield
-    finally:
-        requests.Session.request = original
-
-
-def _download_collectri(organism: str, timeout: float) -> pd.DataFrame:
-    """CollecTRI through decoupler (``decoupler.op.collectri``; Zenodo record 8192729)."""
-    import decoupler as dc
-
-    with _requests_timeout(timeout):
-        return dc.op.collectri(organism=organism, remove_complexes=False)
-
-
-def omnipath_query_url(organism: str = "human") -> str:
-    """URL of OmniPath's directed, signed interactions (the ``omnipath`` dataset), gene symbols.
-
-    Parameters follow the web service's ``interactions`` query (pypath server's
-    ``args_reference``): ``datasets=omnipath`` (literature-curated causal signalling),
-    ``genesymbols=yes``, ``directed=yes``, ``signed=yes``, ``organisms`` (NCBI taxon),
-    ``fields=curation_effort,type``, ``license=academic``, ``format=tsv``.
-    """
-    params = {
-        "datasets": "omnipath",
-        "genesymbols": "yes",
-        "fields": "curation_effort,type",
-        "directed": "yes",
-        "signed": "yes",
-        "organisms": str(_OMNIPATH_ORGANISMS[organism]),
-        "license": "academic",
-        "format": "tsv",
-    }
-    return f"{OMNIPATH_URL}?{urllib.parse.urlencode(params)}"
-
-
-def _download_omnipath(organism: str, timeout: float) -> pd.DataFrame:
-    """OmniPath's directed, signed interactions from the web service (plain HTTPS, urllib)."""
-    from importlib.metadata import version
-
-    request = urllib.request.Request(
-        omnipath_query_url(organism), headers={"User-Agent": f"cmcvae/{version('cmcvae')}"}
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        payload = response.read()
-    return pd.read_csv(io.BytesIO(payload), sep="\t", dtype=str, keep_default_na=False,
-                       na_values=[""])
-
-
-def _offline_message(name: str, reason: str, cache_file: Path) -> str:
-    label = {"collectri": "CollecTRI (via decoupler, zenodo.org)",
-             "omnipath": "OmniPath (omnipathdb.org)"}[name]
-    option = "--grn-prior" if name == "collectri" else "--ppi-prior"
-    return (
-        f"Could not reach {label} ({reason}). Download on a connected machine with "
-        f"`cmcvae priors {name} --out F.csv`, or pass any local CSV/TSV in decoupler's "
-        f"source,target,weight format with {option}. (A copy saved as {cache_file} is used "
-        "without a download.)"
-    )
-
-
-def _write_atomic(df: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            df.to_csv(fh, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def fetch_prior(name: str, cache_dir: str | Path | None = None, timeout: float = 30,
-                organism: str = "human", force: bool = False) -> pd.DataFrame:
-    """Fetch CollecTRI or OmniPath as a ``source,target,weight`` network, using a cache.
-
-    CollecTRI (TF → target, mode of regulation ±1; complexes kept as the pseudo-TFs ``AP1`` and
-    ``NFKB``) comes through :func:`decoupler.op.collectri`. OmniPath is the web service's
-    ``omnipath`` dataset restricted to directed, signed interactions (gene symbols; the sign is
-    OmniPath's consensus: +1 stimulation, -1 inhibition, 0 when resources disagree; complexes
-    as ``A_B`` symbols), see :func:`omnipath_query_url`. The result is cached as
-    ``{cache_dir}/{name}_{organism}.csv`` (with a ``.json`` note of source and date) and the
-    cached copy is used when present.
-
-    Parameters
-    ----------
-    name
-        ``"collectri"`` or ``"omnipath"``.
-    cache_dir
-        Cache folder (default :func:`default_prior_cache`: ``$CMCVAE_CACHE/priors`` or
-        ``~/.cache/cmcvae/priors``).
-    timeout
-        Seconds to wait for the server to connect or to send data.
-    organism
-        ``"human"`` (default). CollecTRI: any organism decoupler translates to; OmniPath: human,
-        mouse or rat.
-    force
-        Download again even when a cached copy exists (and replace it).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``source``, ``target``, ``weight``.
-
-    Raises
-    ------
-    CMCVAEInputError
-        Unknown name/organism, or the server cannot be reached (offline, timeout, HTTP error):
-        the message says how to pass a local file instead.
-    """
-    key = _check_name(name)
-    org = _check_organism(key, organism)
-    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_prior_cache()
-    cache_file = cache / f"{key}_{org}.csv"
-    if cache_file.exists() and not force:
-        try:
-            return read_network(cache_file, what=f"cached {key} prior")
-        except CMCVAEInputError:
-            pass  # unreadable cache: download again below
-    if timeout is None or timeout <= 0:
-        raise CMCVAEInputError(f"--timeout must be a positive number of seconds, not {timeout}.")
-    started = time.time()
-    try:
-        if key == "collectri":
-            raw = _download_collectri(org, float(timeout))
-        else:
-            raw = _download_omnipath(org, float(timeout))
-    except CMCVAEInputError:
-        raise
-    except Exception as err:  # requests, urllib, socket, HTTP and parse errors alike
-        reason = f"{type(err).__name__}: {err}".strip().rstrip(":")
-        raise CMCVAEInputError(_offline_message(key, reason, cache_file)) from err
-    net = _standardise_network(raw, f"{key} prior", "download")
-    if len(net) == 0:
-        raise CMCVAEInputError(_offline_message(key, "the server returned no interactions", cache_file))
-    try:
-        _write_atomic(net, cache_file)
-        meta = {
-            "name": key,
-            "organism": org,
-            "source": ("decoupler.op.collectri" if key == "collectri" else omnipath_query_url(org)),
-            "downloaded": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "seconds": round(time.time() - started, 1),
-            "n_edges": len(net),
-        }
-        if key == "collectri":
-            from importlib.metadata import version
-
-            meta["decoupler"] = version("decoupler")
-        cache_file.with_suffix(".json").write_text(json.dumps(meta, indent=2))
-    except OSError:
-        pass  # a read-only cache must not lose the download
-    return net
-
-
-# ---------------------------------------------------------------------------------------------
 # preparing priors for a model
 # ---------------------------------------------------------------------------------------------
 def read_gene_list(path: str | Path) -> list[str]:
@@ -454,9 +248,6 @@ def read_gene_list(path: str | Path) -> list[str]:
     if not path.exists():
         raise CMCVAEInputError(f"The gene list {path} does not exist.")
     if path.suffix in (".h5mu", ".h5ad"):
-        import anndata as ad
-        import h5py
-
         key = "mod/rna/var" if path.suffix == ".h5mu" else "var"
         try:
             with h5py.File(path, "r") as fh:
@@ -489,55 +280,7 @@ def _as_network(net: pd.DataFrame | str | Path, what: str) -> pd.DataFrame:
         return read_network(net, what)
     if not isinstance(net, pd.DataFrame):
         raise CMCVAEInputError(f"The {what} must be a DataFrame or a CSV/TSV path, not {type(net).__name__}.")
-    return _standardise_network(net, what, "table")
-
-
-def expand_complexes(net: pd.DataFrame, complexes: Mapping[str, Iterable[str]] | None = None,
-                     sep: str | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Replace complex nodes by their member genes (every member inherits the complex's edges).
-
-    Parameters
-    ----------
-    net
-        ``source,target,weight`` network.
-    complexes
-        Named complexes and their members (e.g. :data:`COLLECTRI_COMPLEXES`).
-    sep
-        Also split node names containing ``sep`` (OmniPath's ``A_B`` complexes).
-
-    Returns
-    -------
-    tuple
-        The expanded network (original edges first, in order) and ``{complex: n_edges}`` for the
-        complexes that occurred.
-    """
-    complexes = {k: tuple(v) for k, v in (complexes or {}).items()}
-
-    def members(node: str) -> tuple[str, ...] | None:
-        if node in complexes:
-            return complexes[node]
-        if sep and sep in node:
-            parts = tuple(p for p in node.split(sep) if p)
-            return parts if len(parts) > 1 else None
-        return None
-
-    nodes = pd.unique(pd.concat([net["source"], net["target"]], ignore_index=True))
-    mapping = {n: m for n in nodes if (m := members(str(n))) is not None}
-    if not mapping:
-        return net.reset_index(drop=True), {}
-    found: dict[str, int] = {}
-    is_cx = net["source"].isin(mapping) | net["target"].isin(mapping)
-    for name in mapping:
-        found[name] = int(((net["source"] == name) | (net["target"] == name)).sum())
-    plain = net[~is_cx]
-    cx = net[is_cx].copy()
-    cx["source"] = cx["source"].map(lambda n: list(mapping.get(n, (n,))))
-    cx["target"] = cx["target"].map(lambda n: list(mapping.get(n, (n,))))
-    cx = cx.explode("source").explode("target")
-    out = pd.concat([plain, cx], ignore_index=True)
-    out["source"] = out["source"].astype(str)
-    out["target"] = out["target"].astype(str)
-    return out, found
+    return standardise_network(net, what, "table")
 
 
 def _resolve_edges(net: pd.DataFrame, drop_reciprocal: bool) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -674,22 +417,9 @@ def prepare_ppi_prior(net: pd.DataFrame | str | Path, protein_map: pd.DataFrame 
     CMCVAEInputError
         When the map lacks columns or no edge is left among the panel.
     """
-    from cmcvae.pp._protein_map import read_protein_map
-
     net = _as_network(net, "PPI prior")
     panel = list(dict.fromkeys(str(p) for p in panel))
-    if protein_map is None:
-        pmap = pd.DataFrame({"protein": panel, "gene": panel})
-    elif isinstance(protein_map, (str, Path)):
-        pmap = read_protein_map(protein_map)
-    else:
-        missing = {"protein", "gene"} - set(protein_map.columns)
-        if missing:
-            raise CMCVAEInputError(
-                f"The protein map lacks column(s) {sorted(missing)}; it needs columns protein,gene."
-            )
-        pmap = protein_map[["protein", "gene"]].astype(str).drop_duplicates()
-    pmap = pmap[pmap["protein"].isin(set(panel))]
+    pmap = _panel_map(protein_map, panel)
     unmapped = [p for p in panel if p not in set(pmap["protein"])]
     gene_to_ab: dict[str, list[str]] = {}
     for prot, gene in zip(pmap["protein"], pmap["gene"], strict=True):
@@ -732,3 +462,19 @@ def prepare_ppi_prior(net: pd.DataFrame | str | Path, protein_map: pd.DataFrame 
         f"from {report['n_gene_edges_on_panel']:,} gene-level edges)"
     )
     return resolved, report
+
+
+def _panel_map(protein_map: pd.DataFrame | str | Path | None, panel: list[str]) -> pd.DataFrame:
+    """The ``protein,gene`` rows of the panel's antibodies (each its own gene without a map)."""
+    if protein_map is None:
+        pmap = pd.DataFrame({"protein": panel, "gene": panel})
+    elif isinstance(protein_map, (str, Path)):
+        pmap = read_protein_map(protein_map)
+    else:
+        missing = {"protein", "gene"} - set(protein_map.columns)
+        if missing:
+            raise CMCVAEInputError(
+                f"The protein map lacks column(s) {sorted(missing)}; it needs columns protein,gene."
+            )
+        pmap = protein_map[["protein", "gene"]].astype(str).drop_duplicates()
+    return pmap[pmap["protein"].isin(set(panel))]
