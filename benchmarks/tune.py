@@ -21,7 +21,7 @@ from cmcvae import CMCVAE
 from cmcvae.datasets.simulate import simulate
 from cmcvae.evaluate._baselines import correlation_effects, ridge_effects
 from cmcvae.evaluate._perturbation import observed_effects, score_predictions
-from cmcvae.tl._workflows import direction_accuracy_vs_truth, knockdown_truth_matrix
+from cmcvae.tl import direction_accuracy_vs_truth, knockdown_truth_matrix
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.cli._data import priors_app
+from cmcvae.cli._priors import priors_app
 from cmcvae.pp import _priors as priors
 from cmcvae.pp._priors import (
     COLLECTRI_COMPLEXES,
