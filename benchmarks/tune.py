@@ -25,7 +25,7 @@ from cmcvae.evaluate import (
     ridge_effects,
     score_predictions,
 )
-from cmcvae.tl._workflows import direction_accuracy_vs_truth, knockdown_truth_matrix
+from cmcvae.tl import direction_accuracy_vs_truth, knockdown_truth_matrix
 
 
 def main() -> None:

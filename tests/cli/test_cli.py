@@ -19,6 +19,16 @@ def small_args():
     return ["--cells", "1500", "--genes", "60", "--proteins", "8"]
 
 
+def test_help_lists_every_command_once_in_order(monkeypatch, capsys):
+    text = cli(["--help"], monkeypatch, capsys)
+    names = ["report", "benchmark", "simulate", "prepare", "fit", "validate", "analyze", "run",
+             "priors", "data"]
+    # a command's row starts "│ name " (a wrapped description line is indented further)
+    found = [line.split()[1] for line in text.splitlines()
+             if line.startswith("│ ") and not line.startswith("│  ") and line.split()[1] in names]
+    assert found == names
+
+
 def test_simulate_fit_validate(tmp_path, monkeypatch, capsys, small_args):
     sim = tmp_path / "sim"
     cli(["simulate", "--out", str(sim), *small_args, "--perturbations", "6", "--seed", "3"], monkeypatch, capsys)

@@ -64,7 +64,7 @@ def make_tiny_run(root: Path) -> Path:
     Returns the run folder ``root/r/run``; the ensemble (``stability.csv`` and ``seed_0``) is
     ``root/ensemble``.
     """
-    from cmcvae.tl._workflows import run_default
+    from cmcvae.tl import run_default
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

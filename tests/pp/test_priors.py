@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.cli._data import priors_app
+from cmcvae.cli._priors import priors_app
 from cmcvae.pp import (
     COLLECTRI_COMPLEXES,
     expand_complexes,

@@ -11,7 +11,7 @@ import pytest
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.cli import main
 from cmcvae.graph.stability import aggregate_numbers, edge_stability, matched_pair_stability
-from cmcvae.tl._ensemble import fit_seeds, is_ensemble, parse_seeds, seed_runs
+from cmcvae.tl import fit_seeds, is_ensemble, parse_seeds, seed_runs
 from tests._helpers import make_mudata, run_cli_ok
 
 

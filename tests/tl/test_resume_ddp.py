@@ -222,7 +222,7 @@ def test_cli_fit_resume(tmp_path, monkeypatch, capsys):
 
 
 def test_fit_run_resume_checks_the_config(tmp_path, monkeypatch):
-    from cmcvae.tl._workflows import fit_run
+    from cmcvae.tl import fit_run
 
     mdata = make_mudata()
     run = tmp_path / "run"
@@ -249,7 +249,7 @@ DDP_SCRIPT = textwrap.dedent("""
     import json, sys
     import numpy as np
     from cmcvae.datasets.simulate import simulate
-    from cmcvae.tl._workflows import fit_run
+    from cmcvae.tl import fit_run
 
     out = sys.argv[1]
     sim = simulate(n_cells=600, n_genes=30, n_proteins=4, n_donors=2, n_perturbations=5, seed=0)

@@ -112,7 +112,7 @@ def observed(screen) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def fitted_run(tmp_path_factory) -> tuple:
     """A one-epoch run on tiny training data with the model's gene and protein names."""
-    from cmcvae.tl._workflows import fit_run
+    from cmcvae.tl import fit_run
 
     folder = tmp_path_factory.mktemp("fit")
     rng = np.random.default_rng(1)

@@ -6,14 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-out_console = Console()
-err_console = Console(stderr=True)
-
-
-def _split(text: str | None) -> list[str] | None:
-    return [x.strip() for x in text.split(",") if x.strip()] if text else None
+from cmcvae.bm import check_out_dir, render_markdown, run_benchmark, update_readme, write_results
+from cmcvae.cli._app import console, out_console
+from cmcvae.tl import parse_seeds
 
 
 def benchmark(
@@ -28,14 +24,10 @@ def benchmark(
     force: Annotated[bool, typer.Option("--force", help="Replace earlier results in --out.")] = False,
 ) -> None:
     """Benchmark CMC-VAE against baselines on data with a known answer; write JSON and Markdown."""
-    from cmcvae.bm import check_out_dir, run_benchmark, update_readme, write_results
-    from cmcvae.bm._table import render_markdown
-    from cmcvae.tl._ensemble import parse_seeds
-
     check_out_dir(out, force)  # fail before hours of work, not after
     record = run_benchmark(data_root=data_root, seeds=parse_seeds(seeds), quick=quick,
                            methods=_split(methods), datasets=_split(datasets), crossmodal=crossmodal,
-                           progress=lambda msg: err_console.print(msg),
+                           progress=lambda msg: console.print(msg),
                            checkpoint=out / "benchmark.partial.json")
     js, md = write_results(record, out, force=True)
     (out / "benchmark.partial.json").unlink(missing_ok=True)
@@ -43,3 +35,7 @@ def benchmark(
         update_readme(readme, render_markdown(record))
         out_console.print(f"Updated the benchmark section of [bold]{readme}[/]")
     out_console.print(f"Wrote [bold]{js}[/] and [bold]{md}[/] ({record['meta']['total_seconds'] / 60:.1f} min)")
+
+
+def _split(text: str | None) -> list[str] | None:
+    return [x.strip() for x in text.split(",") if x.strip()] if text else None

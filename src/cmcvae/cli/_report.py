@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-out_console = Console()
+from cmcvae.cli._app import console, out_console
+from cmcvae.report import write_report_files
 
 
 def report(
@@ -17,9 +17,7 @@ def report(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing report.")] = False,
 ) -> None:
     """Write one self-contained HTML report (figures inline) and the figures as PNG and SVG."""
-    from cmcvae.report import write_report_files
-
-    with Console(stderr=True).status("Writing the report…"):
+    with console.status("Writing the report…"):
         path, figures = write_report_files(run, out=out, force=force)
     out_console.print(f"Wrote the report to [bold]{path}[/]")
     if figures:

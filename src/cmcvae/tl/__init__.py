@@ -1,7 +1,33 @@
-"""Tools: fitting, zero-shot validation and the observational baselines (a table of contents).
+"""Tools: the workflows behind the command line, zero-shot validation and baselines (``cmcvae.tl``).
 
 Effect matrices are ``pandas.DataFrame`` objects indexed by gene with protein columns; an entry
 is the predicted change of the protein when the gene is knocked down.
+
+Table of contents
+-----------------
+Workflows (one per command; each reads and writes files, ``docs/design.md`` §3-4):
+
+- :func:`prepare_run` — ``cmcvae prepare``: harmonise datasets into one model-ready atlas.
+- :func:`fit_run`, :func:`resume_run` — ``cmcvae fit``: train and write a run folder; continue
+  a cut fit.
+- :func:`fit_seeds`, :func:`summarize_ensemble` — ``cmcvae fit --seeds``: one run per seed and
+  their agreement; :func:`parse_seeds`, :func:`seed_runs`, :func:`is_ensemble` read the seeds
+  and the folders of an ensemble.
+- :func:`validate_run` — ``cmcvae validate``: zero-shot validation against a perturbation screen;
+  :func:`knockdown_truth_matrix` (the oracle of a simulation) and
+  :func:`direction_accuracy_vs_truth` (matched-pair directions vs a simulation's truth).
+- :func:`analyze_run` — ``cmcvae analyze``: central-dogma and TF→target asymmetry, recovery.
+- :func:`run_default` — ``cmcvae run``: simulate → fit → validate → summary.
+
+Zero-shot validation on effect matrices (no files):
+
+- :func:`observed_effects`, :func:`score_predictions`, :func:`validate`,
+  :func:`write_validation`.
+
+Observational baselines (effect matrices from the training counts):
+
+- :func:`correlation_effects`, :func:`ridge_effects`, :func:`random_effects`,
+  :func:`always_down_effects`.
 """
 
 from cmcvae.evaluate._baselines import (
@@ -16,18 +42,32 @@ from cmcvae.evaluate._perturbation import (
     validate,
     write_validation,
 )
-from cmcvae.tl._workflows import direction_accuracy_vs_truth, fit_run, run_default, validate_run
+from cmcvae.tl._analyze import analyze_run
+from cmcvae.tl._ensemble import fit_seeds, is_ensemble, parse_seeds, seed_runs, summarize_ensemble
+from cmcvae.tl._fit import fit_run, resume_run
+from cmcvae.tl._prepare import prepare_run
+from cmcvae.tl._run import run_default
+from cmcvae.tl._validate import direction_accuracy_vs_truth, knockdown_truth_matrix, validate_run
 
 __all__ = [
     "always_down_effects",
+    "analyze_run",
     "correlation_effects",
     "direction_accuracy_vs_truth",
     "fit_run",
+    "fit_seeds",
+    "is_ensemble",
+    "knockdown_truth_matrix",
     "observed_effects",
+    "parse_seeds",
+    "prepare_run",
     "random_effects",
+    "resume_run",
     "ridge_effects",
     "run_default",
     "score_predictions",
+    "seed_runs",
+    "summarize_ensemble",
     "validate",
     "validate_run",
     "write_validation",

@@ -26,9 +26,13 @@ from typing import Any
 import mudata as md
 import pandas as pd
 
+from cmcvae._docs import fill_docs
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.graph.stability import aggregate_numbers, edge_stability, matched_pair_stability
-from cmcvae.io import ENSEMBLE_FILE, prepare_out_dir, write_graphml, write_json
+from cmcvae.io import ENSEMBLE_FILE, prepare_out_dir, read_input, write_graphml, write_json
+from cmcvae.pp._priors import read_network
+from cmcvae.pp._protein_map import read_protein_map
+from cmcvae.tl._fit import fit_run
 
 SUMMARY_METRICS = ("epochs", "is_dag", "n_latent_edges", "val_elbo")
 MIN_FREQUENCY = 0.5
@@ -59,27 +63,9 @@ def parse_seeds(spec: str | int | Iterable[int]) -> list[int]:
     if isinstance(spec, int):
         seeds = [spec]
     elif isinstance(spec, str):
-        seeds = []
-        for item in (p.strip() for p in spec.split(",")):
-            m = re.fullmatch(r"(\d+)\s*-\s*(\d+)", item)
-            if m:
-                lo, hi = int(m.group(1)), int(m.group(2))
-                if hi < lo:
-                    raise CMCVAEInputError(f"--seeds range {item!r} runs backwards; write {hi}-{lo}.")
-                seeds.extend(range(lo, hi + 1))
-            elif re.fullmatch(r"\d+", item):
-                seeds.append(int(item))
-            else:
-                raise CMCVAEInputError(
-                    f"Cannot read {item!r} in --seeds {spec!r}: give non-negative integers separated by "
-                    "commas (0,1,2) or a range (0-4)."
-                )
+        seeds = _seeds_from_text(spec)
     else:
-        seeds = []
-        for s in spec:
-            if isinstance(s, bool) or not isinstance(s, int) and not str(s).isdigit():
-                raise CMCVAEInputError(f"Seeds must be non-negative integers; got {s!r}.")
-            seeds.append(int(s))
+        seeds = _seeds_from_list(spec)
     if not seeds:
         raise CMCVAEInputError("--seeds is empty; give e.g. 0,1,2 or 0-4.")
     if min(seeds) < 0:
@@ -87,6 +73,36 @@ def parse_seeds(spec: str | int | Iterable[int]) -> list[int]:
     dupes = sorted({s for s in seeds if seeds.count(s) > 1})
     if dupes:
         raise CMCVAEInputError(f"--seeds repeats seed(s) {dupes}; each seed gets one run folder.")
+    return seeds
+
+
+def _seeds_from_text(spec: str) -> list[int]:
+    """Seeds of ``"0,1,2"``, ``"0-4"``, ``"0-2,7"`` (checked by :func:`parse_seeds`)."""
+    seeds: list[int] = []
+    for item in (p.strip() for p in spec.split(",")):
+        m = re.fullmatch(r"(\d+)\s*-\s*(\d+)", item)
+        if m:
+            lo, hi = int(m.group(1)), int(m.group(2))
+            if hi < lo:
+                raise CMCVAEInputError(f"--seeds range {item!r} runs backwards; write {hi}-{lo}.")
+            seeds.extend(range(lo, hi + 1))
+        elif re.fullmatch(r"\d+", item):
+            seeds.append(int(item))
+        else:
+            raise CMCVAEInputError(
+                f"Cannot read {item!r} in --seeds {spec!r}: give non-negative integers separated by "
+                "commas (0,1,2) or a range (0-4)."
+            )
+    return seeds
+
+
+def _seeds_from_list(spec: Iterable[int]) -> list[int]:
+    """Seeds of a list of integers (or digit strings)."""
+    seeds: list[int] = []
+    for s in spec:
+        if isinstance(s, bool) or not isinstance(s, int) and not str(s).isdigit():
+            raise CMCVAEInputError(f"Seeds must be non-negative integers; got {s!r}.")
+        seeds.append(int(s))
     return seeds
 
 
@@ -130,10 +146,6 @@ def seed_runs(path: str | Path) -> list[Path]:
 
 def _read_once(data: str | Path | md.MuData, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     """Read the data and priors once; return the objects and the paths run.json should record."""
-    from cmcvae.io._contract import read_input
-    from cmcvae.pp._priors import read_network
-    from cmcvae.pp._protein_map import read_protein_map
-
     paths: dict[str, str | None] = {}
     if isinstance(data, md.MuData):
         paths["data"] = None
@@ -163,6 +175,7 @@ def _patch_run_json(run: Path, paths: dict[str, str | None], seed: int) -> None:
     write_json(file, info)
 
 
+@fill_docs
 def fit_seeds(data: str | Path | md.MuData, out: str | Path, seeds: str | int | Iterable[int], *,
               force: bool = False, callback: Callable[[int, Any], None] | None = None,
               **fit_run_kwargs: Any) -> dict:
@@ -176,12 +189,11 @@ def fit_seeds(data: str | Path | md.MuData, out: str | Path, seeds: str | int | 
         Ensemble folder. Refuses a non-empty folder unless ``force``.
     seeds
         Seeds as a list or a spec like ``"0,1,2"`` / ``"0-4"`` (see :func:`parse_seeds`).
-    force
-        Overwrite the files cmcvae writes in an existing ``out`` (and its seed folders).
+    {force}
     callback
         Called as ``callback(seed, model)`` after each seed's run folder is written.
     **fit_run_kwargs
-        Passed to :func:`cmcvae.tl._workflows.fit_run` (``batch_key``, priors, ``config``,
+        Passed to :func:`fit_run` (``batch_key``, priors, ``config``,
         ``max_epochs``, ``accelerator``, config overrides …) except ``seed``.
 
     Returns
@@ -189,8 +201,6 @@ def fit_seeds(data: str | Path | md.MuData, out: str | Path, seeds: str | int | 
     dict
         The content of ``ensemble.json`` (see :func:`summarize_ensemble`) plus ``fit_seconds``.
     """
-    from cmcvae.tl._workflows import fit_run
-
     if fit_run_kwargs.get("seed") is not None:
         raise CMCVAEInputError("Give either one --seed or a list of --seeds, not both.")
     fit_run_kwargs.pop("seed", None)
@@ -276,3 +286,17 @@ def summarize_ensemble(out: str | Path, *, runs: list[str] | None = None,
     }
     write_json(out / ENSEMBLE_FILE, info)
     return info
+
+
+def over_seeds(ens: Path, runs: list[Path], name: str, func: Callable[[Path], dict]) -> dict:
+    """Run ``func`` on every seed's run folder; write ``ens/name`` with mean ± spread across seeds.
+
+    Every seed folder gets its own ``name``; the ensemble's file holds ``{"ensemble": {...},
+    "aggregate": ...}`` where each number is ``{"mean", "sd", "min", "max", "values"}`` over
+    seeds and each label (e.g. a call) is the common value or the list of the seeds' values.
+    """
+    results = [func(r) for r in runs]
+    out = {"ensemble": {"runs": [r.name for r in runs], "n_seeds": len(runs)},
+           "aggregate": aggregate_numbers(results)}
+    write_json(ens / name, out)
+    return out

@@ -1,0 +1,134 @@
+"""``cmcvae fit``: one run, a seeds ensemble (``--seeds``) or the rest of a cut fit (``--resume``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cmcvae import CMCVAEInputError
+from cmcvae.cli._app import Force, out_console
+from cmcvae.tl import fit_run, fit_seeds, is_ensemble, resume_run
+
+
+def fit(
+    data: Annotated[Path | None, typer.Argument(help="Input .h5mu (modalities rna, prot; raw counts) or .h5ad with obsm['protein_expression'] (not with --resume).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Run folder to write (with --seeds: the ensemble folder).")] = None,
+    batch_key: Annotated[str | None, typer.Option("--batch-key", help="obs column with the donor/batch of each cell.")] = None,
+    grn_prior: Annotated[Path | None, typer.Option("--grn-prior", help="TF→target prior (source,target[,weight] CSV/TSV).")] = None,
+    ppi_prior: Annotated[Path | None, typer.Option("--ppi-prior", help="Protein→protein prior (source,target[,weight]).")] = None,
+    protein_map: Annotated[Path | None, typer.Option("--protein-map", help="protein,gene CSV pairing antibodies with genes.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="YAML/JSON file of CMCVAEConfig fields.")] = None,
+    max_epochs: Annotated[int | None, typer.Option("--max-epochs", help="Maximum training epochs.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+    seeds: Annotated[str | None, typer.Option("--seeds", help="Seeds ensemble instead of one run: '0,1,2' or '0-4' trains one run per seed into OUT/seed_<k>/ and writes ensemble.json, stability.csv, matched_pairs.csv and network.graphml (edges kept in at least half the seeds) in OUT.")] = None,
+    arch: Annotated[str | None, typer.Option("--arch", help="Model architecture: sem | poster (overrides the config).")] = None,
+    accelerator: Annotated[str | None, typer.Option("--accelerator", help="cpu | gpu | auto (Lightning; default cpu).")] = None,
+    devices: Annotated[str | None, typer.Option("--devices", help="Number of devices per node or 'auto' (default 1).")] = None,
+    strategy: Annotated[str | None, typer.Option("--strategy", help="Lightning strategy for several devices or nodes, e.g. ddp (data parallel: each process trains on its own shard of the cells; rank 0 writes the run). Not for --arch sem.")] = None,
+    num_nodes: Annotated[int | None, typer.Option("--num-nodes", help="Number of nodes for distributed training (default 1).")] = None,
+    precision: Annotated[str | None, typer.Option("--precision", help="Lightning precision, e.g. bf16-mixed or 16-mixed (GPU) for mixed precision; the acyclicity log-det, the guard, the SCM inverse and the NB likelihood stay float32/64 (default: 32-true).")] = None,
+    preload: Annotated[bool, typer.Option("--preload", help="Copy the data to the GPU once and build minibatches there (with --accelerator gpu).")] = False,
+    backed: Annotated[bool, typer.Option("--backed", help="Out-of-core: leave the RNA matrix of DATA (.h5mu with modalities rna, prot, e.g. from cmcvae prepare) on disk and read each minibatch's cells from it.")] = False,
+    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the interrupted fit in this run folder from its last checkpoint (RUN/checkpoints/last.ckpt), with the data, priors, config and seed it was started with; then write the run folder.")] = None,
+    force: Force = False,
+) -> None:
+    """Train CMC-VAE on DATA and write the run folder (model, edges, graphs, metrics).
+
+    With --seeds, train one run per seed and summarise how stable the edges are across seeds.
+    While training, OUT/checkpoints/ holds a checkpoint of the last finished epoch (removed once the run folder is written); if the fit is cut, `cmcvae fit --resume OUT` continues it.
+    """
+    devices_ = None if devices is None else _devices(devices)
+    if resume is not None:
+        _resume(resume, seeds, {
+            "DATA": data, "--out": out, "--batch-key": batch_key, "--grn-prior": grn_prior,
+            "--ppi-prior": ppi_prior, "--protein-map": protein_map, "--config": config,
+            "--max-epochs": max_epochs, "--seed": seed, "--arch": arch, "--force": force or None,
+            "--backed": backed or None,
+        }, {"accelerator": accelerator, "devices": devices_, "strategy": strategy,
+            "num_nodes": num_nodes, "precision": precision, "data_on_device": preload or None})
+        return
+    if data is None or out is None:
+        raise CMCVAEInputError("cmcvae fit needs DATA and --out RUN (or --resume RUN to continue "
+                               "an interrupted fit).")
+    inputs = {"batch_key": batch_key, "grn_prior": grn_prior, "ppi_prior": ppi_prior,
+              "protein_map": protein_map, "config": config, "max_epochs": max_epochs,
+              "force": force, **({} if arch is None else {"arch": arch})}
+    hardware = {"accelerator": accelerator or "cpu", "devices": devices_ or 1,
+                "strategy": strategy, "num_nodes": num_nodes or 1, "precision": precision,
+                "data_on_device": preload}
+    if seeds is not None:
+        _check_one_run_options(seed, backed, preload, precision, strategy, num_nodes)
+        _fit_ensemble(data, out, seeds, inputs, hardware)
+        return
+    if is_ensemble(out):
+        raise CMCVAEInputError(f"{out} holds a seeds ensemble; write the single run to another --out "
+                               "(or refit the ensemble with --seeds … --force).")
+    model = fit_run(data, out, seed=seed, backed=backed, **inputs, **hardware)
+    if getattr(model, "global_rank", 0) == 0:  # distributed: one report, from rank 0
+        _fitted(model, out)
+
+
+def _resume(run: Path, seeds: str | None, given: dict[str, Any], hardware: dict[str, Any]) -> None:
+    """``--resume RUN``: refuse the options in ``given`` (all but the hardware ones) when set."""
+    if seeds is not None:
+        raise CMCVAEInputError("--resume continues one run; it cannot be combined with --seeds "
+                               "(resume a seed's folder on its own, or refit the ensemble).")
+    names = [name for name, value in given.items() if value is not None]
+    if names:
+        raise CMCVAEInputError(
+            f"--resume continues the run with the inputs and settings it was started with; "
+            f"drop {', '.join(names)} (only --accelerator, --devices, --strategy, "
+            "--num-nodes, --precision and --preload may change)."
+        )
+    model = resume_run(run, **hardware)
+    if getattr(model, "global_rank", 0) == 0:
+        _fitted(model, run, "Resumed and finished the fit")
+
+
+def _check_one_run_options(seed: int | None, backed: bool, preload: bool, precision: str | None,
+                           strategy: str | None, num_nodes: int | None) -> None:
+    """Refuse with ``--seeds`` the options that apply to one run only."""
+    if seed is not None:
+        raise CMCVAEInputError("Give either --seed (one run) or --seeds (an ensemble), not both.")
+    if backed or preload or precision is not None:
+        raise CMCVAEInputError("--backed / --preload / --precision apply to one run: run "
+                               "`cmcvae fit --seed K …` for each seed instead of --seeds.")
+    if strategy is not None or (num_nodes or 1) != 1:
+        raise CMCVAEInputError("--strategy / --num-nodes train one run at a time; run "
+                               "`cmcvae fit --seed K --strategy …` for each seed instead of --seeds.")
+
+
+def _fit_ensemble(data: Path, out: Path, seeds: str, inputs: dict[str, Any],
+                  hardware: dict[str, Any]) -> None:
+    """``--seeds``: one run per seed, a line per finished seed, then the ensemble's edge counts."""
+    def _done(k: int, model) -> None:
+        m = model.metrics
+        out_console.print(f"Seed {k}: {m['epochs']} epochs in {m['timings']['fit_seconds']:.1f} s; "
+                          f"latent DAG: {m['is_dag']} ({m['n_latent_edges']} edges)")
+
+    ens = fit_seeds(data, out, seeds, accelerator=hardware["accelerator"],
+                    devices=hardware["devices"], callback=_done, **inputs)
+    n = ens["n_edges"]
+    out_console.print(
+        f"Ensemble of {len(ens['seeds'])} seeds written to [bold]{out}[/]: {n['any_seed']} edges in any "
+        f"seed, {n['all_seeds']} in all, {n['network_graphml']} in at least half (network.graphml)."
+    )
+
+
+def _fitted(model, out: Path, what: str | None = None) -> None:
+    m = model.metrics
+    if what is None:
+        what = (f"Fitted the feature-level SEM ({m['epochs']} iterations)" if model.config.arch == "sem"
+                else f"Trained {m['epochs']} epochs")
+    elif model.config.arch != "sem":
+        what = f"{what} ({m['epochs']} epochs)"
+    out_console.print(
+        f"{what} in {m['timings']['fit_seconds']:.1f} s; DAG: {m['is_dag']} "
+        f"({m['n_latent_edges']} edges). Run written to [bold]{out}[/]"
+    )
+
+
+def _devices(value: str) -> int | str:
+    return int(value) if value.isdigit() else value

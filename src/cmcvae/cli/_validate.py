@@ -1,0 +1,67 @@
+"""``cmcvae validate``: zero-shot validation against a perturbation screen, with baselines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cmcvae import CMCVAEInputError
+from cmcvae.cli._app import Seed, out_console
+from cmcvae.cli._tables import aggregate_table, fmt, validation_table
+from cmcvae.tl import validate_run
+
+
+def validate(
+    run: Annotated[Path, typer.Argument(help="Run folder written by `cmcvae fit`.")],
+    perturb: Annotated[Path, typer.Option("--perturb", help="Perturb-CITE-seq data: .h5mu, or the RNA .h5ad of a pair (with --perturb-protein).")],
+    perturb_protein: Annotated[Path | None, typer.Option("--perturb-protein", help="Protein .h5ad of an RNA/protein pair (scPerturb layout, e.g. FrangiehIzar2021_protein.h5ad).")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Training data (default: the file recorded in the run).")] = None,
+    control_label: Annotated[str, typer.Option("--control-label", help="Label(s) of control cells in the perturbation column, comma-separated (e.g. 'control,NT').")] = "control",
+    condition_key: Annotated[str | None, typer.Option("--condition-key", help="obs column with each cell's condition (e.g. Control / IFNγ / Co-culture): compare perturbed cells with controls of the same condition.")] = None,
+    truth: Annotated[Path | None, typer.Option("--truth", help="truth/knockdown_effects.csv of a simulation, adds the oracle.")] = None,
+    perturbation_key: Annotated[str, typer.Option("--perturbation-key", help="obs column naming the targeted gene.")] = "perturbation",
+    protein_map: Annotated[Path | None, typer.Option("--protein-map", help="protein,gene CSV (default: the map the run was fitted with).")] = None,
+    no_knockdown_filter: Annotated[bool, typer.Option("--no-knockdown-filter", help="Keep perturbations whose target transcript did not drop.")] = False,
+    min_cells: Annotated[int, typer.Option("--min-cells", help="Minimum cells per perturbation (and control cells per condition).")] = 10,
+    fdr: Annotated[float, typer.Option("--fdr", help="Benjamini-Hochberg FDR for calling an observed effect significant.")] = 0.05,
+    test: Annotated[str, typer.Option("--test", help="welch | mannwhitney.")] = "welch",
+    seed: Seed = 0,
+) -> None:
+    """Zero-shot validation against a perturbation screen, with baselines."""
+    controls = [c.strip() for c in control_label.split(",") if c.strip()]
+    if not controls:
+        raise CMCVAEInputError("--control-label is empty; give the control label(s), e.g. 'control,NT'.")
+    res = validate_run(run, perturb, data=data, control_label=controls[0] if len(controls) == 1 else controls,
+                       truth_effects=truth, perturbation_key=perturbation_key, protein_map=protein_map,
+                       knockdown_filter=not no_knockdown_filter, min_cells=min_cells, fdr=fdr,
+                       test=test, seed=seed, perturb_protein=perturb_protein, condition_key=condition_key)
+    if "aggregate" in res:
+        out_console.print(aggregate_table(res, "Zero-shot validation across seeds"))
+        out_console.print(f"Wrote {run / 'validation.json'} (and validation.json, predictions.csv per seed)")
+        return
+    out_console.print(validation_table(res))
+    _print_details(res)
+    out_console.print(f"Wrote {run / 'validation.json'} and {run / 'predictions.csv'}")
+
+
+def _print_details(res: dict) -> None:
+    """Protein matching, the cells scored per condition and the cis / trans split, when reported."""
+    filt = res.get("filtering", {})
+    match = filt.get("protein_matching", {})
+    if match:
+        renamed = ", ".join(f"{m}={p}" for m, p in match.get("canonical", {}).items())
+        out_console.print(f"Proteins: {match.get('n_matched')} of the model's {match.get('n_model')} matched to "
+                          f"the panel ({len(match.get('exact', []))} by name"
+                          + (f", {len(match.get('canonical', {}))} by antigen: {renamed}" if renamed else "") + ").",
+                          highlight=False)
+    for cond, c in (filt.get("conditions") or {}).items():
+        out_console.print(f"Condition {cond}: {c['n_control']} control, {c['n_perturbed']} perturbed cells scored"
+                          + ("" if c["used"] else " (not used: too few control cells)"), highlight=False)
+    cis = res.get("fraction_significant_cis")
+    if cis is not None and cis == cis:
+        rows = [f"{m} {fmt(res[m].get('direction_accuracy_cis'))} / {fmt(res[m].get('direction_accuracy_trans'))}"
+                for m in res.get("methods", []) if isinstance(res.get(m), dict)]
+        out_console.print(f"{res.get('n_significant')} significant pairs, {cis:.0%} cis (the target's own protein); "
+                          f"direction accuracy cis / trans: {'; '.join(rows)}", highlight=False)

@@ -1,0 +1,263 @@
+"""``cmcvae fit``: train CMC-VAE on a dataset and write the run folder; resume a cut fit.
+
+While a fit trains, ``OUT/checkpoints/`` holds ``fit_args.json`` (the inputs and settings of
+the call) and ``last.ckpt`` (rewritten after every epoch); both go once the run folder is
+written. :func:`resume_run` reads them back to continue a fit that was cut.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import mudata as md
+import pandas as pd
+
+from cmcvae._docs import fill_docs
+from cmcvae._errors import CMCVAEInputError
+from cmcvae.io import CHECKPOINTS, prepare_out_dir, read_backed, read_input, write_json, write_run
+from cmcvae.model import CMCVAE, CMCVAEConfig
+from cmcvae.model._model import check_data_on_device, check_lightning_options, is_primary_process
+from cmcvae.pp._priors import read_network
+from cmcvae.pp._protein_map import read_protein_map
+from cmcvae.tl._fitted import json_or_empty
+
+#: the inputs a fit reads from a path or takes as an object, in the order fit_args.json lists them
+_INPUTS = ("grn_prior", "ppi_prior", "protein_map")
+
+
+@fill_docs
+def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | None = None,
+            grn_prior: str | Path | pd.DataFrame | None = None,
+            ppi_prior: str | Path | pd.DataFrame | None = None,
+            protein_map: str | Path | pd.DataFrame | None = None,
+            config: str | Path | CMCVAEConfig | None = None, max_epochs: int | None = None,
+            seed: int | None = None, accelerator: str = "cpu", devices: int | str = 1,
+            force: bool = False, progress_bar: bool = True, strategy: str | Any | None = None,
+            num_nodes: int = 1, resume: bool = False, checkpoints: bool = True,
+            precision: str | None = None, data_on_device: bool = False, backed: bool = False,
+            **overrides: Any) -> CMCVAE:
+    """Read data and priors, train CMC-VAE and write the run folder ``out`` (docs/design.md §3).
+
+    While it trains, ``out/checkpoints/`` holds ``fit_args.json`` (the inputs and settings of
+    this call, written once the inputs passed their checks, before training) and ``last.ckpt``
+    (a Lightning checkpoint rewritten after every epoch). Both are deleted once the run folder
+    is written. A run whose training was cut is continued by ``cmcvae fit --resume OUT``
+    (:func:`resume_run`), or by calling this function again with the same arguments and
+    ``resume=True``; it ends with the graph an uninterrupted run gives.
+
+    Parameters
+    ----------
+    data
+        ``.h5mu`` / ``.h5ad`` path or a MuData.
+    {out}
+    {batch_key}
+    {grn_prior}
+    {ppi_prior}
+    {protein_map}
+    {config}
+    max_epochs, seed
+        Override the config's ``max_epochs`` and ``seed`` when given.
+    accelerator, devices, strategy, num_nodes
+        Lightning Trainer options (:meth:`CMCVAE.train`); ``strategy="ddp"`` with
+        ``devices`` > 1 trains data-parallel. Only rank 0 writes the run folder.
+    {force}
+    progress_bar
+        Show Lightning's progress bar.
+    resume
+        Continue the interrupted training in ``out`` from ``out/checkpoints/last.ckpt``. The
+        config must be the one the run was started with (checked against ``fit_args.json``).
+        Not for ``arch="sem"``. Without ``resume`` or ``force``, a folder holding an
+        interrupted run's checkpoint is refused.
+    checkpoints
+        Write the per-epoch checkpoint (``False``: the run cannot be resumed).
+    precision, data_on_device
+        Mixed precision (e.g. ``"bf16-mixed"``) and preloading the data on the GPU
+        (:meth:`CMCVAE.train`).
+    backed
+        Leave the RNA matrix of the ``.h5mu`` on disk and read each minibatch's cells from it
+        (out-of-core: for data larger than memory; :func:`cmcvae.io.read_backed`).
+    **overrides
+        Config fields that override ``config``.
+
+    Returns
+    -------
+    CMCVAE
+        The trained model (on every rank; check ``model.global_rank`` before writing more).
+    """
+    check_data_on_device(data_on_device, accelerator)  # before anything is written
+    out = Path(out)
+    ckpt_dir = out / CHECKPOINTS
+    cfg = _fit_config(config, max_epochs, seed, overrides)
+    check_lightning_options(cfg.arch, resume=resume, strategy=strategy, num_nodes=num_nodes)
+    primary = is_primary_process(strategy, devices, num_nodes)  # False in a DDP child process
+    if resume:
+        _check_resumable(out, cfg)
+    elif primary:
+        _start_afresh(out, force)
+    priors = {"grn_prior": grn_prior, "ppi_prior": ppi_prior, "protein_map": protein_map}
+    hardware = {"accelerator": accelerator, "devices": devices, "strategy": strategy,
+                "num_nodes": num_nodes, "precision": precision, "data_on_device": data_on_device}
+    args = _fit_args(data, batch_key, priors, cfg, hardware, backed)
+    model = _build_model(data, batch_key, priors, cfg, backed)
+    if checkpoints and primary and not resume:  # only once the inputs passed their checks
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        write_json(ckpt_dir / "fit_args.json", args)
+    model.train(progress_bar=progress_bar, checkpoint_dir=ckpt_dir if checkpoints or resume else None,
+                resume=resume, **hardware)
+    if getattr(model, "global_rank", 0) != 0:
+        return model  # distributed training: rank 0 writes the run folder
+    info = {key: args[key] for key in ("data", "batch_key", *_INPUTS)}
+    info["config"] = model.config.to_dict()
+    write_run(model, out, force=True, run_info=info)
+    _clear_checkpoints(ckpt_dir)
+    return model
+
+
+def resume_run(run: str | Path, *, accelerator: str | None = None, devices: int | str | None = None,
+               strategy: str | None = None, num_nodes: int | None = None,
+               progress_bar: bool = True, precision: str | None = None,
+               data_on_device: bool | None = None) -> CMCVAE:
+    """Continue the interrupted ``cmcvae fit`` in ``run`` (``cmcvae fit --resume RUN``).
+
+    Reads the data and prior paths, batch key and config (seed included) from
+    ``run/checkpoints/fit_args.json``, continues training from ``run/checkpoints/last.ckpt``
+    and writes the run folder as :func:`fit_run` does. The hardware options default to the
+    ones the run was started with. Lightning checkpoints are read with
+    ``torch.load(weights_only=True)``.
+
+    Parameters
+    ----------
+    run
+        Run folder of the interrupted fit.
+    accelerator, devices, strategy, num_nodes, precision, data_on_device
+        Override the recorded Lightning options (e.g. fewer devices). Changing the number of
+        processes changes the sharding of later epochs, so the graph is no longer exactly the
+        one an uninterrupted run gives.
+    progress_bar
+        Show Lightning's progress bar.
+
+    Returns
+    -------
+    CMCVAE
+        The trained model.
+    """
+    run = Path(run)
+    args_file = run / CHECKPOINTS / "fit_args.json"
+    if not args_file.is_file():
+        raise CMCVAEInputError(_nothing_to_resume(run))
+    args = json_or_empty(args_file)
+    cfg = CMCVAEConfig.from_dict(args["config"])
+    check_lightning_options(cfg.arch, resume=True)
+    if args.get("in_memory"):
+        raise CMCVAEInputError(
+            f"{run} was started from Python with in-memory {', '.join(args['in_memory'])}, which "
+            "the command line cannot read back; resume it in Python with fit_run(<the same "
+            f"inputs>, {str(run)!r}, resume=True)."
+        )
+    given = {"accelerator": accelerator or None, "devices": devices, "strategy": strategy,
+             "num_nodes": num_nodes, "precision": precision, "data_on_device": data_on_device}
+    defaults = {"accelerator": "cpu", "devices": 1, "strategy": None, "num_nodes": 1,
+                "precision": None, "data_on_device": False}
+    hardware = {key: given[key] if given[key] is not None else args.get(key, default)
+                for key, default in defaults.items()}  # given, else recorded, else default
+    hardware["accelerator"] = hardware["accelerator"] or "cpu"
+    return fit_run(args["data"], run, batch_key=args.get("batch_key"),
+                   **{key: args.get(key) for key in _INPUTS}, config=cfg,
+                   backed=args.get("backed", False), progress_bar=progress_bar, resume=True,
+                   **hardware)
+
+
+def _fit_config(config: str | Path | CMCVAEConfig | None, max_epochs: int | None,
+                seed: int | None, overrides: dict[str, Any]) -> CMCVAEConfig:
+    """The config file or object (default: the defaults) with the given fields overridden."""
+    base = CMCVAEConfig.from_file(config) if isinstance(config, (str, Path)) else config or CMCVAEConfig()
+    if seed is not None:
+        overrides["seed"] = seed
+    if max_epochs is not None:
+        overrides["max_epochs"] = max_epochs
+    return CMCVAEConfig.from_dict({**base.to_dict(), **overrides})
+
+
+def _fit_args(data: Any, batch_key: str | None, priors: dict[str, Any], cfg: CMCVAEConfig,
+              hardware: dict[str, Any], backed: bool) -> dict[str, Any]:
+    """The content of ``fit_args.json``: resolved input paths, what was in memory, settings."""
+    inputs = {"data": data, **priors}
+    return {
+        "data": None if isinstance(data, md.MuData) else str(Path(data).resolve()),
+        "batch_key": batch_key,
+        **{key: str(Path(value).resolve()) if isinstance(value, (str, Path)) else None
+           for key, value in priors.items()},
+        "in_memory": [key for key, value in inputs.items()
+                      if value is not None and not isinstance(value, (str, Path))],
+        "config": cfg.to_dict(), "accelerator": hardware["accelerator"],
+        "devices": hardware["devices"],
+        "strategy": hardware["strategy"] if isinstance(hardware["strategy"], str) else None,
+        "num_nodes": hardware["num_nodes"], "precision": hardware["precision"],
+        "data_on_device": bool(hardware["data_on_device"]), "backed": bool(backed),
+    }
+
+
+def _build_model(data: Any, batch_key: str | None, priors: dict[str, Any], cfg: CMCVAEConfig,
+                 backed: bool) -> CMCVAE:
+    """Read what was given as paths, register the data and make the (untrained) model."""
+    if not isinstance(data, md.MuData):
+        data = read_backed(data) if backed else read_input(data)
+    grn, ppi, pmap = (priors[key] for key in _INPUTS)
+    grn = read_network(grn, "GRN prior") if isinstance(grn, (str, Path)) else grn
+    ppi = read_network(ppi, "PPI prior") if isinstance(ppi, (str, Path)) else ppi
+    pmap = read_protein_map(pmap) if isinstance(pmap, (str, Path)) else pmap
+    if pmap is None and isinstance(data.uns.get("protein_map"), pd.DataFrame):
+        pmap = data.uns["protein_map"]  # written by `cmcvae prepare`
+    CMCVAE.setup_mudata(data, batch_key=batch_key)
+    return CMCVAE(data, grn_prior=grn, ppi_prior=ppi, protein_map=pmap, config=cfg)
+
+
+def _start_afresh(out: Path, force: bool) -> None:
+    """Refuse an interrupted run without ``force``; make ``out`` ready before training."""
+    if not force and (out / CHECKPOINTS / "last.ckpt").is_file():
+        raise CMCVAEInputError(
+            f"{out} holds an interrupted run ({CHECKPOINTS}/last.ckpt): continue it with "
+            f"`cmcvae fit --resume {out}`, or pass --force to train again from the start."
+        )
+    prepare_out_dir(out, force)  # fail before training, not after
+    _clear_checkpoints(out / CHECKPOINTS)
+
+
+def _nothing_to_resume(run: Path) -> str:
+    if (run / "model").is_dir():
+        why = "it holds a finished run (model/ is written and its checkpoint was removed)"
+    elif not run.is_dir():
+        why = "the folder does not exist"
+    else:
+        why = f"it has no checkpoint ({CHECKPOINTS}/last.ckpt): training never finished an epoch"
+    return (f"nothing to resume in {run}: {why}. Run `cmcvae fit DATA --out {run}` without "
+            "--resume (with --force to reuse the folder).")
+
+
+def _check_resumable(out: Path, cfg: CMCVAEConfig) -> None:
+    """A checkpoint is there, and the config is the one the run was started with."""
+    if not (out / CHECKPOINTS / "last.ckpt").is_file():
+        raise CMCVAEInputError(_nothing_to_resume(out))
+    started = json_or_empty(out / CHECKPOINTS / "fit_args.json").get("config")
+    if started is None:
+        return
+    started = CMCVAEConfig.from_dict(started).to_dict()
+    now = json.loads(json.dumps(cfg.to_dict()))
+    changed = sorted(k for k in now if now[k] != started.get(k))
+    if changed:
+        raise CMCVAEInputError(
+            f"The run in {out} was started with another config ({', '.join(changed)} differ): "
+            "resume it with the settings it was started with (`cmcvae fit --resume` reads them "
+            f"from {CHECKPOINTS}/fit_args.json)."
+        )
+
+
+def _clear_checkpoints(folder: Path) -> None:
+    """Remove the files a fit keeps in ``folder`` while training (and ``folder`` if then empty)."""
+    for name in ("last.ckpt", "fit_args.json"):
+        if (folder / name).is_file():
+            (folder / name).unlink()
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
