@@ -88,7 +88,7 @@ def _one(path: str, n_latent: int, batch: int, method: str) -> dict:
     backed = method == "cmcvae_backed"
     t0 = time.perf_counter()
     if backed:  # the RNA matrix stays on disk
-        from cmcvae.io._backed import read_backed
+        from cmcvae.io import read_backed
 
         mdata, method = read_backed(path), "cmcvae"
     else:

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from cmcvae.datasets.simulate import simulate
-from cmcvae.evaluate._perturbation import validate
+from cmcvae.evaluate import validate
 from cmcvae.graph.networks import latent_total_effects
 from cmcvae.graph.threshold import project_to_dag
 from cmcvae.model.sem._fit import fit_sem, prior_orientation_mask

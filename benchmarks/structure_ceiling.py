@@ -37,9 +37,7 @@ import pandas as pd
 from population_ceiling import effects_frame, least_squares, truth_matrices  # same folder
 
 from cmcvae.datasets.simulate import simulate
-from cmcvae.evaluate._baselines import correlation_effects, ridge_effects
-from cmcvae.evaluate._metrics import auroc
-from cmcvae.evaluate._perturbation import validate
+from cmcvae.evaluate import auroc, correlation_effects, ridge_effects, validate
 from cmcvae.graph.networks import latent_total_effects
 from cmcvae.graph.threshold import project_to_dag
 from cmcvae.model import CMCVAE

@@ -9,7 +9,7 @@ import pytest
 from cmcvae import CMCVAE
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.cli import main
-from cmcvae.pp._priors import filter_network, read_network
+from cmcvae.pp import filter_network, read_network
 from tests._helpers import make_mudata
 
 
@@ -115,7 +115,7 @@ def test_unknown_config_key(tmp_path):
 
 
 def test_force_replaces_only_cmcvae_files_and_drops_stale_results(tmp_path):
-    from cmcvae.io._run_folder import prepare_out_dir
+    from cmcvae.io import prepare_out_dir
 
     run = tmp_path / "run"
     (run / "figures").mkdir(parents=True)

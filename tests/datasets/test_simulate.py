@@ -20,7 +20,7 @@ from cmcvae.datasets.simulate import (
     simulate,
     simulate_atlas,
 )
-from cmcvae.pp._normalize import clr, log_normalize
+from cmcvae.pp import clr, log_normalize
 
 # The subpackage: the name cmcvae.datasets.simulate is the function (cmcvae.datasets re-exports it).
 simmod = importlib.import_module("cmcvae.datasets.simulate")

@@ -13,7 +13,7 @@ from cmcvae.datasets.simulate import simulate
 from cmcvae.io import BackedRows, read_backed, row_blocks
 from cmcvae.model.latent._batches import CellBatches
 from cmcvae.model.latent._sampling import EpochBatchSampler
-from cmcvae.pp._normalize import column_totals, library_size, log_normalized_mean_std
+from cmcvae.pp import column_totals, library_size, log_normalized_mean_std
 
 
 @pytest.fixture(scope="module")

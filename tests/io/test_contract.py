@@ -5,7 +5,7 @@ import pytest
 
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.io import check_input, check_layout, check_mudata, input_modalities, read_input
-from cmcvae.pp._normalize import clr, log_normalize, mean_std
+from cmcvae.pp import clr, log_normalize, mean_std
 
 
 def test_h5ad_with_protein_expression(tiny_mdata, tmp_path):

@@ -93,7 +93,7 @@ def test_guard_bound_is_rigorous_and_the_m_matrix_test_is_exact():
 def test_a_step_with_non_finite_gradients_is_skipped_on_the_device():
     import lightning.pytorch as pl
 
-    from cmcvae.model._config import CMCVAEConfig
+    from cmcvae.model import CMCVAEConfig
     from cmcvae.model.latent._module import CMCVAEModule
     from cmcvae.model.latent._plan import TrainingPlan
 

@@ -5,8 +5,12 @@ import pandas as pd
 import pytest
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.evaluate._recovery import association_networks, recovery_scores
-from cmcvae.evaluate._tf_target import tf_target_asymmetry, tf_target_edges
+from cmcvae.evaluate import (
+    association_networks,
+    recovery_scores,
+    tf_target_asymmetry,
+    tf_target_edges,
+)
 
 GENES = [f"G{i:02d}" for i in range(30)]
 TFS = GENES[:5]

@@ -52,7 +52,7 @@ FRANGIEH_MAP = DATA / "perturb_cite_seq_frangieh2021" / "frangieh2021_adt_to_rna
 
 @pytest.mark.skipif(not FRANGIEH_MAP.exists(), reason="shared data absent")
 def test_frangieh_adt_table_reads_as_a_protein_map():
-    from cmcvae.pp._protein_map import read_protein_map
+    from cmcvae.pp import read_protein_map
 
     pmap = read_protein_map(FRANGIEH_MAP)
     assert pmap["protein"].nunique() == 20

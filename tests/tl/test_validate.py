@@ -34,7 +34,7 @@ from cmcvae.evaluate import (
     validate,
     write_validation,
 )
-from cmcvae.io._contract import read_input
+from cmcvae.io import read_input
 from tests._helpers import run_cli_ok
 
 MODEL_GENES = ["B2M", "CD274", "IRF1", "HLA-A", "PDCD1", "CD3E", "CD58"] + [f"G{i}" for i in range(13)]
@@ -272,7 +272,7 @@ def test_condition_effect_is_weighted_mean_of_matched_differences(screen, observ
         screen, control_label=["control", "NT"], condition_key="condition", genes=MODEL_GENES,
         proteins=MODEL_PROTEINS, knockdown_filter=False,
     ).set_index(["perturbation", "protein"])["observed_effect"]
-    from cmcvae.pp._normalize import clr
+    from cmcvae.pp import clr
 
     prot = screen.mod["prot"]
     values = pd.DataFrame(clr(prot.X).astype(np.float64), columns=PANEL)

@@ -19,14 +19,15 @@ import pandas as pd
 from cmcvae.bm._cmcvae import quiet
 from cmcvae.bm._totalvi import totalvi_available, totalvi_effects
 from cmcvae.datasets.simulate import SimulatedData, simulate
-from cmcvae.evaluate._baselines import (
+from cmcvae.evaluate import (
     always_down_effects,
+    association_networks,
     correlation_effects,
     random_effects,
+    recovery_scores,
     ridge_effects,
+    validate,
 )
-from cmcvae.evaluate._perturbation import validate
-from cmcvae.evaluate._recovery import association_networks, recovery_scores
 from cmcvae.model import CMCVAE
 
 __all__ = ["SIM_SETTINGS", "CROSSMODAL_METHODS", "crossmodal_task"]

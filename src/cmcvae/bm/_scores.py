@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.evaluate._metrics import auprc, auroc
+from cmcvae.evaluate import auprc, auroc
 from cmcvae.graph.threshold import is_dag
 
 __all__ = ["grn_scores", "undirected_scores", "dag_scores", "top_k_dag"]

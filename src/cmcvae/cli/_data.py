@@ -17,7 +17,7 @@ from rich.progress import (
 
 from cmcvae.cli._app import console, out_console
 from cmcvae.cli._tables import dataset_files_table, datasets_table, fetched_table
-from cmcvae.datasets._registry import default_data_dir, fetch, get_dataset, list_datasets
+from cmcvae.datasets import default_data_dir, fetch, get_dataset, list_datasets
 
 data_app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                        help="Public datasets: list, info, fetch (checksummed).")

@@ -16,17 +16,17 @@ import h5py
 import pandas as pd
 import typer
 
-from cmcvae import CMCVAEInputError
+from cmcvae._errors import CMCVAEInputError
 from cmcvae.cli._app import console, out_console
 from cmcvae.cli._tables import prior_report_table
-from cmcvae.pp._priors import (
-    fetch_prior,
+from cmcvae.datasets import fetch_prior
+from cmcvae.pp import (
     prepare_grn_prior,
     prepare_ppi_prior,
     read_gene_list,
     read_network,
+    read_protein_map,
 )
-from cmcvae.pp._protein_map import read_protein_map
 
 priors_app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                          help="Fetch or filter prior networks (CollecTRI, OmniPath).")

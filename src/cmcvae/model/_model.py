@@ -25,9 +25,15 @@ from cmcvae.model._inputs import make_setup, read_inputs
 from cmcvae.model.latent._batches import CellBatches, make_loader, split_cells
 from cmcvae.model.latent._module import CMCVAEModule
 from cmcvae.model.sem._train import SEMData, SEMModule, train_sem
-from cmcvae.pp._normalize import clr, column_totals, log_normalized_mean_std, mean_std
-from cmcvae.pp._priors import filter_network, split_network
-from cmcvae.pp._protein_map import matched_pairs
+from cmcvae.pp import (
+    clr,
+    column_totals,
+    filter_network,
+    log_normalized_mean_std,
+    matched_pairs,
+    mean_std,
+    split_network,
+)
 
 SETUP_KEY = "cmcvae_setup"
 log = logging.getLogger("cmcvae")

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.evaluate._metrics import auroc
+from cmcvae.evaluate import auroc
 from cmcvae.io import is_pathlike, read_csv, read_json, require_columns, run_dir
 from cmcvae.pl.style import method_color, new_figure, save_figure
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from cmcvae.io._backed import is_backed_sparse, row_blocks
+from cmcvae.io import is_backed_sparse, row_blocks
 
 TARGET_SUM = 1e4
 CHUNK = 16_384  # rows per block when a statistic is computed without a full-size copy

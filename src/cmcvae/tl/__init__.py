@@ -30,14 +30,12 @@ Observational baselines (effect matrices from the training counts):
   :func:`always_down_effects`.
 """
 
-from cmcvae.evaluate._baselines import (
+from cmcvae.evaluate import (
     always_down_effects,
     correlation_effects,
+    observed_effects,
     random_effects,
     ridge_effects,
-)
-from cmcvae.evaluate._perturbation import (
-    observed_effects,
     score_predictions,
     validate,
     write_validation,

@@ -9,12 +9,16 @@ import pandas as pd
 
 from cmcvae._docs import fill_docs
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.evaluate._asymmetry import central_dogma
-from cmcvae.evaluate._recovery import association_networks, recovery_scores
-from cmcvae.evaluate._tf_target import tf_target_asymmetry, tf_target_edges
+from cmcvae.evaluate import (
+    association_networks,
+    central_dogma,
+    recovery_scores,
+    tf_target_asymmetry,
+    tf_target_edges,
+)
 from cmcvae.io import write_json
 from cmcvae.model import CMCVAE
-from cmcvae.pp._priors import read_network
+from cmcvae.pp import read_network
 from cmcvae.tl._ensemble import is_ensemble, over_seeds, seed_runs
 from cmcvae.tl._fitted import load_fitted, training_counts
 

@@ -30,8 +30,7 @@ from cmcvae._docs import fill_docs
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.graph.stability import aggregate_numbers, edge_stability, matched_pair_stability
 from cmcvae.io import ENSEMBLE_FILE, prepare_out_dir, read_input, write_graphml, write_json
-from cmcvae.pp._priors import read_network
-from cmcvae.pp._protein_map import read_protein_map
+from cmcvae.pp import read_network, read_protein_map
 from cmcvae.tl._fit import fit_run
 
 SUMMARY_METRICS = ("epochs", "is_dag", "n_latent_edges", "val_elbo")

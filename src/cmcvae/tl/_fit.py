@@ -19,8 +19,7 @@ from cmcvae._errors import CMCVAEInputError
 from cmcvae.io import CHECKPOINTS, prepare_out_dir, read_backed, read_input, write_json, write_run
 from cmcvae.model import CMCVAE, CMCVAEConfig
 from cmcvae.model._model import check_data_on_device, check_lightning_options, is_primary_process
-from cmcvae.pp._priors import read_network
-from cmcvae.pp._protein_map import read_protein_map
+from cmcvae.pp import read_network, read_protein_map
 from cmcvae.tl._fitted import json_or_empty
 
 #: the inputs a fit reads from a path or takes as an object, in the order fit_args.json lists them

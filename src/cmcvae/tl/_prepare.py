@@ -9,9 +9,7 @@ import numpy as np
 
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.io import read_input, write_json
-from cmcvae.pp._atlas import prepare
-from cmcvae.pp._priors import read_network
-from cmcvae.pp._protein_map import read_protein_map
+from cmcvae.pp import prepare, read_network, read_protein_map
 
 
 def prepare_run(inputs: list[str | Path], out: str | Path, *, batch_key: str | None = "donor",

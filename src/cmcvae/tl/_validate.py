@@ -10,16 +10,18 @@ import pandas as pd
 
 from cmcvae._docs import fill_docs
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.evaluate._baselines import (
+from cmcvae.evaluate import (
     always_down_effects,
+    check_perturbation_data,
     correlation_effects,
     random_effects,
     ridge_effects,
+    validate,
+    write_validation,
 )
-from cmcvae.evaluate._perturbation import check_perturbation_data, validate, write_validation
 from cmcvae.io import read_input
 from cmcvae.model import CMCVAE
-from cmcvae.pp._protein_map import read_protein_map
+from cmcvae.pp import read_protein_map
 from cmcvae.tl._ensemble import is_ensemble, over_seeds, seed_runs
 from cmcvae.tl._fitted import load_fitted, training_counts
 

@@ -110,14 +110,14 @@ def test_bad_donor_embedding_settings():
     import pytest
 
     from cmcvae._errors import CMCVAEInputError
-    from cmcvae.model._config import CMCVAEConfig
+    from cmcvae.model import CMCVAEConfig
 
     with pytest.raises(CMCVAEInputError, match="donor_embedding_dim"):
         CMCVAEConfig(donor_embedding_dim=0)
 
 
 def test_per_batch_normalisation_equals_the_precomputed_matrix():
-    from cmcvae.pp._normalize import (
+    from cmcvae.pp import (
         log_normalize,
         log_normalized_mean_std,
         mean_std,
@@ -131,7 +131,7 @@ def test_per_batch_normalisation_equals_the_precomputed_matrix():
     m_old, s_old = mean_std(log_normalize(counts)[rows])
     np.testing.assert_allclose(m_new, m_old, rtol=1e-6)
     np.testing.assert_allclose(s_new, s_old, rtol=1e-5)
-    from cmcvae.model._config import CMCVAEConfig
+    from cmcvae.model import CMCVAEConfig
     from cmcvae.model.latent._module import CMCVAEModule
 
     prot = rng.normal(size=(300, 3)).astype(np.float32)
@@ -184,7 +184,7 @@ def test_fused_nb_decoder_equals_autograd():
 
 
 def test_models_saved_with_one_first_layer_still_load():
-    from cmcvae.model._config import CMCVAEConfig
+    from cmcvae.model import CMCVAEConfig
     from cmcvae.model.latent._module import CMCVAEModule
 
     config = CMCVAEConfig(n_latent_rna=3, n_latent_protein=2)

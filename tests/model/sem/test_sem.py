@@ -11,8 +11,7 @@ import torch
 from cmcvae import CMCVAE
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.datasets.simulate import simulate
-from cmcvae.evaluate._baselines import correlation_effects
-from cmcvae.evaluate._perturbation import validate
+from cmcvae.evaluate import correlation_effects, validate
 from cmcvae.graph.threshold import is_dag, project_to_dag
 from cmcvae.model import CMCVAEConfig
 from cmcvae.model.sem._fit import fit_sem, sem_score

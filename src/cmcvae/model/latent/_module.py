@@ -12,7 +12,7 @@ from cmcvae.model._config import CMCVAEConfig
 from cmcvae.model._dagma import h_dagma
 from cmcvae.model.latent._likelihood import nb_decoder_log_likelihood, nb_log_likelihood  # noqa: F401 (re-exported)
 from cmcvae.model.latent._scm import pair_scores, scm_solve
-from cmcvae.pp._normalize import TARGET_SUM
+from cmcvae.pp import TARGET_SUM
 
 
 def _mlp(n_in: int, n_hidden: int, n_layers: int) -> nn.Sequential:

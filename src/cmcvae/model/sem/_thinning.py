@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from cmcvae.pp._normalize import TARGET_SUM
+from cmcvae.pp import TARGET_SUM
 
 
 def _donor_codes(donors: Any, n: int) -> tuple[np.ndarray, int]:
