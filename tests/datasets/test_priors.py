@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.cli._data import priors_app
+from cmcvae.cli._priors import priors_app
 from cmcvae.datasets import _priors as priors
 from cmcvae.datasets import fetch_prior, omnipath_query_url
 from cmcvae.pp import read_network, standardise_network
