@@ -76,7 +76,7 @@ def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | N
     CMCVAE
         The trained model (on every rank; check ``model.global_rank`` before writing more).
     """
-    from cmcvae.model._model import (
+    from cmcvae.model import (
         check_data_on_device,
         check_lightning_options,
         is_primary_process,
@@ -181,7 +181,7 @@ def resume_run(run: str | Path, *, accelerator: str | None = None, devices: int 
         raise CMCVAEInputError(_nothing_to_resume(run))
     args = _read_json(args_file)
     cfg = CMCVAEConfig.from_dict(args["config"])
-    from cmcvae.model._model import check_lightning_options
+    from cmcvae.model import check_lightning_options
 
     check_lightning_options(cfg.arch, resume=True)
     if args.get("in_memory"):
