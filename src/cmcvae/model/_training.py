@@ -189,11 +189,13 @@ class TrainingMixin:
         return train_loader, val_loader
 
 
-def _trainer(pl, callbacks: list[Any], checkpoint_dir: str | Path | None, *, max_epochs: int,
+def _trainer(pl, plan_callbacks: list[Any], checkpoint_dir: str | Path | None, *, max_epochs: int,
              accelerator: Any, devices: int | str, strategy: Any, num_nodes: int,
              precision: str | int | None, progress_bar: bool, validate: bool,
              **trainer_kwargs: Any):
-    """The Trainer: the plan's callbacks, the per-epoch checkpoint, then the user's callbacks."""
+    """The Trainer: the plan's callbacks, the per-epoch checkpoint, then the user's
+    (``callbacks`` in ``trainer_kwargs``)."""
+    callbacks = list(plan_callbacks)
     if checkpoint_dir is not None:
         # no monitor, top-1 under a fixed name: last.ckpt is rewritten after every epoch
         callbacks.append(pl.callbacks.ModelCheckpoint(
