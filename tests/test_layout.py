@@ -18,6 +18,11 @@ MAX_LINES = 700
 ROOT_PRIVATE = {"_errors", "_constants", "_docs", "_version"}
 #: Private imports across subpackages that are allowed, each with its reason.
 ALLOWED_PRIVATE: dict[tuple[str, str], str] = {}
+#: Function-local imports of the package that are allowed, each with its reason.
+ALLOWED_LOCAL: dict[tuple[str, str], str] = {
+    ("cmcvae.model.latent._arch", "cmcvae.model.latent._plan"):
+        "the training plan imports Lightning (~2 s): `cmcvae --help` and `import cmcvae` must not pay it",
+}
 
 
 def _modules() -> dict[str, tuple[Path, bool]]:
@@ -109,7 +114,7 @@ def test_import_graph_has_no_cycles():
 
 
 def test_no_function_local_imports_of_the_package():
-    local = sorted({(a, b) for a, b, is_local in _imports(_modules()) if is_local})
+    local = sorted({(a, b) for a, b, is_local in _imports(_modules()) if is_local} - set(ALLOWED_LOCAL))
     assert local == [], "import at module level (function-local imports are for optional dependencies)"
 
 

@@ -9,10 +9,9 @@ Table of contents
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from cmcvae import tl
 from cmcvae._errors import CMCVAEInputError
+from cmcvae._version import __version__
 from cmcvae.datasets.simulate import read_simulation, simulate
 from cmcvae.model import CMCVAE, CMCVAEConfig
 

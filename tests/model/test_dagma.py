@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from cmcvae.graph.threshold import is_dag, threshold_to_dag
-from cmcvae.model._dagma import h_dagma, h_grad, in_domain, spectral_radius
+from cmcvae.model._dagma import h_and_grad, h_dagma, in_domain, spectral_radius
 
 
 def _dag(K=6, seed=0):
@@ -28,7 +28,11 @@ def test_h_gradient_matches_closed_form_and_finite_differences():
     A = torch.tensor(rng.uniform(-0.3, 0.3, size=(5, 5)), dtype=torch.float64, requires_grad=True)
     h = h_dagma(A, s=1.0)
     (g,) = torch.autograd.grad(h, A)
-    assert torch.allclose(g, h_grad(A.detach()), atol=1e-10)
+    value, closed_form = h_and_grad(A.detach())
+    assert float(value) == float(h.detach())
+    M = torch.eye(5, dtype=A.dtype) - A.detach() ** 2
+    assert torch.allclose(closed_form, 2.0 * torch.linalg.inv(M).T * A.detach(), atol=1e-12)
+    assert torch.allclose(g, closed_form, atol=1e-10)
     eps = 1e-6
     num = np.zeros((5, 5))
     for a in range(5):
@@ -45,6 +49,7 @@ def test_domain_guard_and_infinite_outside():
     assert spectral_radius(A) == pytest.approx(1.44)
     assert not in_domain(A, s=1.0)
     assert float(h_dagma(A)) == float("inf")
+    assert float(h_and_grad(A)[0]) == float("inf")
     assert in_domain(A * 0.5, s=1.0)
 
 

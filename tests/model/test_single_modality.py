@@ -24,7 +24,7 @@ def _chain(n: int = 1500, seed: int = 0) -> ad.AnnData:
     return adata
 
 
-def test_rna_only_values_poster_round_trip(tmp_path):
+def test_rna_only_values_latent_round_trip(tmp_path):
     adata = _chain()
     CMCVAE.setup_anndata(adata, modality="rna", counts=False, batch_key="donor")
     model = CMCVAE(adata, max_epochs=3)

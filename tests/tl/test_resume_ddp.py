@@ -15,7 +15,7 @@ from lightning.pytorch.callbacks import Callback
 
 from cmcvae import CMCVAE
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.model.latent._batches import EpochBatchSampler
+from cmcvae.model.latent import EpochBatchSampler
 from cmcvae.model.latent._plan import TrainingPlan
 from tests._helpers import make_mudata, run_cli_ok
 

@@ -10,7 +10,10 @@ from typing import Any
 
 from cmcvae._errors import CMCVAEInputError
 
-ARCHS = ("poster", "sem")
+#: The architectures: ``"latent"`` (the published latent VAE) and ``"sem"`` (feature-level SEM).
+ARCHS = ("latent", "sem")
+#: Earlier names still accepted (configs, ``--arch`` values, saved models): name → canonical name.
+ARCH_ALIASES = {"poster": "latent"}
 
 
 def _number(value: Any) -> bool:
@@ -24,14 +27,15 @@ class CMCVAEConfig:
     The defaults follow docs/design.md §1. Loss weights refer to Equation 1 of the poster:
     ``L_rec + β KL + λ_dag h(A) + λ_prior L_margin + λ_sparse ‖A‖₁ + λ_dec ‖W‖₁ + λ_ortho ‖WᵀW − I‖²``.
 
-    ``arch`` selects the model: ``"poster"`` (the latent VAE above) or ``"sem"`` (a linear
+    ``arch`` selects the model: ``"latent"`` (the latent VAE above, the published design;
+    ``"poster"`` is accepted as an alias and stored as ``"latent"``) or ``"sem"`` (a linear
     causal SEM directly over genes and proteins, fitted to their noise-corrected correlation;
-    see :mod:`cmcvae.model.sem._fit`). Only the ``sem_*`` fields, ``prior_holdout``, ``guard_margin``,
+    see :mod:`cmcvae.model.sem`). Only the ``sem_*`` fields, ``prior_holdout``, ``guard_margin``,
     ``prior_margin``, ``split``, ``seed``, ``threshold`` and ``edge_top_k`` apply to
     ``arch="sem"``; its iterations come from ``sem_stages`` (``max_epochs`` does not apply), and
     its ``n_latent_rna`` / ``n_latent_protein`` are set to the numbers of genes and proteins
     (the SEM is a latent SCM with identity loadings). ``sem_score`` picks the SEM's score
-    (``"nv"``, ``"ls"`` or ``"me"``, see :mod:`cmcvae.model.sem._fit`); ``sem_prior_orient`` forbids
+    (``"nv"``, ``"ls"`` or ``"me"``, see :func:`cmcvae.model.sem.fit_sem`); ``sem_prior_orient`` forbids
     the reverse of every training prior edge.
     """
 
@@ -73,8 +77,8 @@ class CMCVAEConfig:
     # read-out
     threshold: float = 0.02
     edge_top_k: int = 5000
-    # model: "poster" (latent VAE, docs/design.md §1) or "sem" (feature-level causal SEM)
-    arch: str = "poster"
+    # model: "latent" (latent VAE, docs/design.md §1; alias "poster") or "sem" (feature-level SEM)
+    arch: str = "latent"
     # feature-level SEM (arch="sem")
     sem_l1: float = 0.1
     sem_floor: float = 0.4
@@ -87,6 +91,8 @@ class CMCVAEConfig:
     sem_prior_orient: bool = False
 
     def __post_init__(self) -> None:
+        if isinstance(self.arch, str):  # one stored name per architecture
+            self.arch = ARCH_ALIASES.get(self.arch, self.arch)
         if self.likelihood not in ("gaussian", "nb"):
             raise CMCVAEInputError(
                 f"Unknown likelihood {self.likelihood!r}: use 'gaussian' (scaled log values) "
@@ -112,8 +118,8 @@ class CMCVAEConfig:
     def _check_sem(self) -> None:
         if self.arch not in ARCHS:
             raise CMCVAEInputError(
-                f"Unknown arch {self.arch!r}: use 'poster' (latent VAE) or 'sem' (feature-level "
-                "causal SEM)."
+                f"Unknown arch {self.arch!r}: use 'latent' (latent VAE; alias 'poster') or 'sem' "
+                "(feature-level causal SEM)."
             )
         if self.sem_score not in ("me", "nv", "ls"):
             raise CMCVAEInputError(

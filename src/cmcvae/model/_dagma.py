@@ -5,6 +5,12 @@ DAG and positive otherwise, but only while ``sI - A∘A`` is an M-matrix, i.e. w
 spectral radius of ``A∘A`` is below ``s``. Outside that region the log-determinant is
 meaningless (and under minibatch SGD it quickly turns NaN), so every optimiser step is
 checked with :func:`in_domain` and undone when it leaves the region.
+
+- :func:`h_dagma` — the value, differentiable (the latent VAE's loss, metrics);
+- :func:`h_and_grad`, :func:`inverse_and_grad` — value and closed-form gradient together (the
+  SEM fit's iterations use the gradient and the inverse behind it);
+- :func:`in_domain`, :func:`in_domain_tensor`, :func:`spectral_radius`,
+  :func:`perron_upper_bound`, :func:`is_m_matrix` — the M-matrix region and its guard.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import torch
 
 
 def h_dagma(A: torch.Tensor, s: float = 1.0) -> torch.Tensor:
-    """Log-determinant acyclicity of a weighted adjacency.
+    """Log-determinant acyclicity of a weighted adjacency (differentiable; used in losses).
 
     Parameters
     ----------
@@ -26,7 +32,7 @@ def h_dagma(A: torch.Tensor, s: float = 1.0) -> torch.Tensor:
     Returns
     -------
     Scalar tensor, differentiable; ``0`` for a DAG and ``> 0`` for a graph with a cycle.
-    Its gradient is ``2 (sI - A∘A)^{-T} ∘ A``.
+    Its gradient is the one :func:`h_and_grad` gives in closed form.
     """
     K = A.shape[0]
     eye = torch.eye(K, dtype=A.dtype, device=A.device)
@@ -38,11 +44,30 @@ def h_dagma(A: torch.Tensor, s: float = 1.0) -> torch.Tensor:
     return torch.where(sign > 0, h, torch.full_like(h, float("inf")))
 
 
-def h_grad(A: torch.Tensor, s: float = 1.0) -> torch.Tensor:
-    """Closed-form gradient of :func:`h_dagma`: ``2 (sI - A∘A)^{-T} ∘ A``."""
-    K = A.shape[0]
-    M = s * torch.eye(K, dtype=A.dtype, device=A.device) - A * A
-    return 2.0 * torch.linalg.inv(M).T * A
+def inverse_and_grad(A: torch.Tensor, s: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(sI − A∘A)^{-1}`` and the closed-form gradient of ``h``, ``2 (sI − A∘A)^{-T} ∘ A``.
+
+    One inverse gives both: a loop that checks the inverse for its guard (entrywise
+    non-negative exactly inside the M-matrix region) gets the gradient without a second
+    factorisation. Outside the region the gradient is meaningless (the inverse then has
+    negative or non-finite entries).
+    """
+    eye = torch.eye(A.shape[0], dtype=A.dtype, device=A.device)
+    inverse = torch.linalg.inv(s * eye - A * A)
+    return inverse, 2.0 * inverse.T * A
+
+
+def h_and_grad(A: torch.Tensor, s: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``h_s(A)`` and its gradient together, as DAGMA's ``_h(W, s)`` returns them.
+
+    Returns
+    -------
+    value, gradient
+        :func:`h_dagma` (``+inf`` outside the M-matrix region) and ``2 (sI − A∘A)^{-T} ∘ A``
+        (:func:`inverse_and_grad`), without autograd.
+    """
+    with torch.no_grad():
+        return h_dagma(A, s), inverse_and_grad(A, s)[1]
 
 
 def spectral_radius(A: torch.Tensor) -> float:

@@ -17,8 +17,13 @@ import pandas as pd
 from cmcvae._docs import fill_docs
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.io import CHECKPOINTS, prepare_out_dir, read_backed, read_input, write_json, write_run
-from cmcvae.model import CMCVAE, CMCVAEConfig
-from cmcvae.model._model import check_data_on_device, check_lightning_options, is_primary_process
+from cmcvae.model import (
+    CMCVAE,
+    CMCVAEConfig,
+    check_data_on_device,
+    check_lightning_options,
+    is_primary_process,
+)
 from cmcvae.pp import read_network, read_protein_map
 from cmcvae.tl._fitted import json_or_empty
 

@@ -8,7 +8,7 @@ from cmcvae._errors import CMCVAEInputError
 from cmcvae.graph.threshold import is_dag
 from cmcvae.model._dagma import in_domain
 
-SMALL = dict(arch="poster", n_latent_rna=6, n_latent_protein=3, n_hidden=32, epochs_per_stage=1, max_epochs=5,
+SMALL = dict(arch="latent", n_latent_rna=6, n_latent_protein=3, n_hidden=32, epochs_per_stage=1, max_epochs=5,
              batch_size=128, kl_warmup_epochs=2)
 
 

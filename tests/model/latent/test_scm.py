@@ -1,8 +1,8 @@
 import numpy as np
 import torch
 
-from cmcvae.graph.networks import feature_networks
-from cmcvae.model.latent._scm import pair_scores, project, scm_solve, total_effects
+from cmcvae.graph.networks import feature_networks, latent_total_effects
+from cmcvae.model.latent._scm import pair_scores, scm_solve
 
 
 def test_scm_solve_matches_direct_inverse():
@@ -19,7 +19,7 @@ def test_scm_solve_matches_direct_inverse():
 def test_total_effects_sum_paths():
     A = torch.zeros(3, 3, dtype=torch.float64)
     A[0, 1], A[1, 2], A[0, 2] = 2.0, 3.0, 0.5
-    T = total_effects(A)
+    T = latent_total_effects(A.numpy())  # (I − A)^{-1} − I, as the networks read it out
     assert float(T[0, 2]) == 2.0 * 3.0 + 0.5
     assert float(T[2, 0]) == 0.0
 
@@ -28,12 +28,12 @@ def test_projection_matches_hand_computation():
     W_src = torch.tensor([[1.0, 0.0], [0.5, 2.0]])
     B = torch.tensor([[0.0, 1.0], [0.0, 0.0]])
     W_dst = torch.tensor([[3.0, 1.0]])
-    G = project(W_src, B, W_dst)  # G[u, v] = sum_ac W_src[u,a] B[a,c] W_dst[v,c]
+    G = W_src @ B @ W_dst.T  # G[u, v] = sum_ac W_src[u,a] B[a,c] W_dst[v,c]
     assert G.shape == (2, 1)
     assert float(G[0, 0]) == 1.0 * 1.0 * 1.0
     assert float(G[1, 0]) == 0.5 * 1.0 * 1.0
     s = pair_scores(W_src, B, W_src, torch.tensor([0, 1]), torch.tensor([1, 0]))
-    full = project(W_src, B, W_src)
+    full = W_src @ B @ W_src.T
     np.testing.assert_allclose(s.numpy(), [full[0, 1], full[1, 0]])
 
 

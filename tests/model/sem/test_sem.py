@@ -161,7 +161,7 @@ def test_sem_model_trains_to_a_dag(sem_model):
     W_r, W_p = model.get_loadings()
     np.testing.assert_array_equal(W_r, np.eye(60))
     np.testing.assert_array_equal(W_p, np.eye(8))
-    assert len(model.priors["grn"]["holdout"]) > 0  # 20 % of the prior held out as for poster
+    assert len(model.priors["grn"]["holdout"]) > 0  # 20 % of the prior held out as for latent
 
 
 def test_sem_model_predictions_use_the_full_projected_W(sem_model):
@@ -192,7 +192,9 @@ def test_sem_model_save_load_roundtrip(sem_model, tmp_path):
     assert set(state["module"]) == {"W"}
 
 
-def test_poster_model_saved_without_arch_still_loads(tiny_mdata, tiny_map, tmp_path):
+@pytest.mark.parametrize("saved_arch", [None, "poster"])
+def test_latent_model_saved_without_arch_or_as_poster_still_loads(tiny_mdata, tiny_map, tmp_path,
+                                                                   saved_arch):
     CMCVAE.setup_mudata(tiny_mdata, batch_key="donor")
     model = CMCVAE(tiny_mdata, protein_map=tiny_map, arch="poster", n_latent_rna=4,
                    n_latent_protein=2, n_hidden=16, epochs_per_stage=1, max_epochs=1, batch_size=256)
@@ -200,21 +202,33 @@ def test_poster_model_saved_without_arch_still_loads(tiny_mdata, tiny_map, tmp_p
     model.save(tmp_path / "m")
     meta_file = tmp_path / "m" / "config.json"
     meta = json.loads(meta_file.read_text())
+    assert meta["config"]["arch"] == "latent"  # the alias is stored under the canonical name
     for key in [k for k in meta["config"] if k == "arch" or k.startswith("sem_")]:
         del meta["config"][key]  # a config.json written before arch existed
+    if saved_arch is not None:
+        meta["config"]["arch"] = saved_arch  # written before "poster" was renamed "latent"
     meta_file.write_text(json.dumps(meta))
     loaded = CMCVAE.load(tmp_path / "m")
-    assert loaded.config.arch == "poster"
+    assert loaded.config.arch == "latent"
     pd.testing.assert_frame_equal(loaded.predict_knockdown(), model.predict_knockdown())
 
 
-@pytest.mark.parametrize("bad", [dict(arch="latent"), dict(sem_score="l2"), dict(sem_floor=1.5),
+@pytest.mark.parametrize("bad", [dict(arch="vae"), dict(arch=None), dict(sem_score="l2"), dict(sem_floor=1.5),
                                  dict(sem_stages=[[1.0, 1.0]]), dict(sem_stages=[[1.0, 0.0, 10]]),
                                  dict(sem_l1=-0.1), dict(sem_lr=0), dict(sem_thinning="yes"),
                                  dict(sem_prior_orient=1)])
 def test_sem_config_is_validated(bad):
     with pytest.raises(CMCVAEInputError):
         CMCVAEConfig(**bad)
+
+
+@pytest.mark.parametrize(("given", "stored"), [("latent", "latent"), ("poster", "latent"),
+                                                ("sem", "sem")])
+def test_arch_alias_is_stored_under_its_canonical_name(given, stored):
+    config = CMCVAEConfig(arch=given)
+    assert config.arch == stored and config.to_dict()["arch"] == stored
+    assert CMCVAEConfig.from_dict(config.to_dict()) == config
+    assert CMCVAEConfig().arch == "latent"
 
 
 def test_sem_beats_correlation_zero_shot():

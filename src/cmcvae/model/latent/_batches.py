@@ -19,9 +19,6 @@ from torch.utils.data import Dataset
 
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.io import as_rows, is_backed_sparse
-
-# re-exported: the loaders used to live here
-from cmcvae.model.latent._sampling import EpochBatchSampler, make_loader, split_cells  # noqa: F401
 from cmcvae.pp import library_size
 
 MAX_HIST_COUNT = 32

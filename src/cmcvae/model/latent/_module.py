@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from cmcvae.model._config import CMCVAEConfig
 from cmcvae.model._dagma import h_dagma
-from cmcvae.model.latent._likelihood import nb_decoder_log_likelihood, nb_log_likelihood  # noqa: F401 (re-exported)
+from cmcvae.model.latent._likelihood import nb_decoder_log_likelihood
 from cmcvae.model.latent._scm import pair_scores, scm_solve
 from cmcvae.pp import TARGET_SUM
 
@@ -155,11 +155,8 @@ class CMCVAEModule(nn.Module):
         h = self.encoder[1:](h)
         return self.mean_head(h), self.logvar_head(h).clamp(-10.0, 10.0)
 
-    def generative(self, z: torch.Tensor, donor: torch.Tensor):
-        """Linear decoders with per-donor offsets: ``x̂ = W_r z_r + c_r[b]``, ``ŷ = W_p z_p + c_p[b]``."""
-        return self._decode(z, donor, rna=True), self._decode(z, donor, rna=False)
-
     def _decode(self, z: torch.Tensor, donor: torch.Tensor, rna: bool) -> torch.Tensor:
+        """Linear decoder with per-donor offsets: ``x̂ = W_r z_r + c_r[b]`` or ``ŷ = W_p z_p + c_p[b]``."""
         Kr = self.n_latent_rna
         W, c, zb = (self.W_r, self.c_r, z[:, :Kr]) if rna else (self.W_p, self.c_p, z[:, Kr:])
         # index_select, not c[donor]: its backward is a fast index_add

@@ -30,7 +30,7 @@ class TrainingPlan(pl.LightningModule):
 
     Everything random is a function of ``(config.seed, epoch)``: each training epoch reseeds
     torch (the reparameterisation noise) from ``(seed, epoch, rank)`` and the training loader's
-    :class:`~cmcvae.model.latent._batches.EpochBatchSampler` orders the cells by ``(seed, epoch)``.
+    :class:`~cmcvae.model.latent.EpochBatchSampler` orders the cells by ``(seed, epoch)``.
     ``history``, ``guard_events``, ``skipped_steps`` and whether early stopping has fired are
     part of the plan's ``state_dict`` (``get_extra_state``), so a Lightning checkpoint restores
     them and a spawned distributed run hands them back to the main process. Under distributed
@@ -157,6 +157,17 @@ class TrainingPlan(pl.LightningModule):
         total = torch.tensor([sums[k] for k in keys], dtype=torch.float64, device=self.device)
         total = self.trainer.strategy.reduce(total, reduce_op="sum")
         self._epoch_sums["train"] = dict(zip(keys, total.cpu().tolist(), strict=True))
+
+    def callbacks(self, data, *, data_on_device: bool, validate: bool) -> list[Callback]:
+        """The callbacks this plan is trained with: :class:`KeepBest`; :class:`DataOnDevice`
+        for ``data`` with ``data_on_device``; :class:`FinalStageEarlyStopping` with a
+        validation split (``validate``)."""
+        out: list[Callback] = [KeepBest()]
+        if data_on_device:
+            out.append(DataOnDevice(data))
+        if validate:
+            out.append(FinalStageEarlyStopping(self.config.early_stopping_patience))
+        return out
 
     # ------------------------------------------------------------------ state
     def get_extra_state(self) -> dict[str, Any]:
@@ -285,7 +296,7 @@ def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
 
 
 class DataOnDevice(Callback):
-    """Copies a :class:`~cmcvae.model.latent._batches.CellBatches` to the training device for the fit
+    """Copies a :class:`~cmcvae.model.latent.CellBatches` to the training device for the fit
     (minibatches are then built there) and moves it back to the CPU afterwards."""
 
     def __init__(self, data):

@@ -1,4 +1,4 @@
-"""Minibatch order: seeded per epoch, sharded across processes, and the train/val/test split."""
+"""Minibatch order: seeded per epoch and sharded across processes."""
 
 from __future__ import annotations
 
@@ -51,41 +51,54 @@ class PrefetchLoader(DataLoader):
     prefetch: int = 2
 
     def __iter__(self):
-        source = super().__iter__()
-        q: queue.Queue = queue.Queue(maxsize=max(self.prefetch, 1))
-        stop = threading.Event()
-        done = object()
+        yield from _Prefetcher(super().__iter__(), self.prefetch)
 
-        def put(item) -> bool:
-            while not stop.is_set():
-                try:
-                    q.put(item, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
 
-        def work():
+class _Prefetcher:
+    """Runs ``source`` in a daemon thread; at most ``size`` items wait in its queue.
+
+    An exception in the thread is raised in the consumer; stopping early (or an error in the
+    consumer) stops the thread.
+    """
+
+    _DONE = object()
+
+    def __init__(self, source, size: int):
+        self.source = source
+        self.queue: queue.Queue = queue.Queue(maxsize=max(size, 1))
+        self.stop = threading.Event()
+
+    def _put(self, item) -> bool:
+        while not self.stop.is_set():
             try:
-                for item in source:
-                    if not put(item):
-                        return
-                put(done)
-            except BaseException as err:  # handed to the consumer
-                put(err)
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
-        thread = threading.Thread(target=work, daemon=True, name="cmcvae-prefetch")
+    def _work(self) -> None:
+        try:
+            for item in self.source:
+                if not self._put(item):
+                    return
+            self._put(self._DONE)
+        except BaseException as err:  # handed to the consumer
+            self._put(err)
+
+    def __iter__(self):
+        thread = threading.Thread(target=self._work, daemon=True, name="cmcvae-prefetch")
         thread.start()
         try:
             while True:
-                item = q.get()
-                if item is done:
+                item = self.queue.get()
+                if item is self._DONE:
                     return
                 if isinstance(item, BaseException):
                     raise item
                 yield item
         finally:
-            stop.set()
+            self.stop.set()
             thread.join(timeout=5)
 
 
@@ -174,16 +187,3 @@ class _Subset(Dataset):
 
     def __getitem__(self, idx):
         return self.dataset[self.indices[np.asarray(idx)]]
-
-
-def split_cells(n_cells: int, fractions: list[float], seed: int) -> np.ndarray:
-    """Seeded random 80/10/10-style split; returns an array of ``train``/``val``/``test``."""
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(n_cells)
-    n_train = int(round(fractions[0] * n_cells))
-    n_val = int(round(fractions[1] * n_cells))
-    labels = np.empty(n_cells, dtype=object)
-    labels[order[:n_train]] = "train"
-    labels[order[n_train:n_train + n_val]] = "val"
-    labels[order[n_train + n_val:]] = "test"
-    return labels

@@ -1,7 +1,7 @@
 """The latent linear structural causal model ``z = Aᵀz + ε``.
 
 For a minibatch of row vectors ``Z = E (I − A)^{-1}``. Total effects of node ``a`` on node
-``c`` are ``[(I − A)^{-1} − I][a, c]``.
+``c`` are ``[(I − A)^{-1} − I][a, c]`` (read out by :mod:`cmcvae.graph.networks`).
 """
 
 from __future__ import annotations
@@ -24,22 +24,11 @@ def scm_solve(eps: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
     return eps @ inv.to(eps.dtype)
 
 
-def total_effects(A: torch.Tensor) -> torch.Tensor:
-    """Total causal effects ``(I − A)^{-1} − I`` (all directed paths of length ≥ 1)."""
-    K = A.shape[0]
-    eye = torch.eye(K, dtype=A.dtype, device=A.device)
-    return torch.linalg.inv(eye - A) - eye
-
-
-def project(W_src: torch.Tensor, B: torch.Tensor, W_dst: torch.Tensor) -> torch.Tensor:
-    """Feature-level graph ``W_src B W_dstᵀ`` from a latent block ``B``.
-
-    ``result[u, v]`` is the effect of source feature ``u`` on target feature ``v``.
-    """
-    return W_src @ B @ W_dst.T
-
-
 def pair_scores(W_src: torch.Tensor, B: torch.Tensor, W_dst: torch.Tensor,
                 src_idx: torch.Tensor, dst_idx: torch.Tensor) -> torch.Tensor:
-    """Entries ``(W_src B W_dstᵀ)[src_idx[i], dst_idx[i]]`` without the full product."""
+    """Entries ``(W_src B W_dstᵀ)[src_idx[i], dst_idx[i]]`` without the full product.
+
+    ``W_src B W_dstᵀ`` is the feature-level graph of a latent block ``B``: its ``[u, v]`` entry is
+    the effect of source feature ``u`` on target feature ``v``.
+    """
     return ((W_src[src_idx] @ B) * W_dst[dst_idx]).sum(dim=1)

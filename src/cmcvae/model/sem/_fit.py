@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from cmcvae.model._dagma import h_dagma, spectral_radius
+from cmcvae.model._dagma import h_dagma, inverse_and_grad, spectral_radius
 
 #: ``(μ, s, iterations)`` per stage of the central path.
 DEFAULT_STAGES: tuple[tuple[float, float, int], ...] = (
@@ -212,13 +213,12 @@ def fit_sem(rho: np.ndarray, *, l1: float = 0.1,
         raise ValueError(f"score must be one of {SCORES}, not {score!r}")
     R = torch.as_tensor(np.asarray(rho), dtype=dtype, device=device)
     d = R.shape[0]
-    eye = torch.eye(d, dtype=dtype, device=device)
-    off = 1.0 - eye
+    off = 1.0 - torch.eye(d, dtype=dtype, device=device)
     if allowed is not None:
         off = off * torch.as_tensor(np.asarray(allowed, dtype=bool), dtype=dtype, device=device)
     W = torch.zeros(d, d, dtype=dtype, device=device)
-    me = score == "me"
-    if me:
+    noise: list[torch.Tensor] = []
+    if score == "me":
         if not 0.0 < noise_init < 1.0:
             raise ValueError(f"noise_init must be in (0, 1), not {noise_init!r}")
         noise = [torch.full((d,), float(np.log(1.0 - noise_init)), dtype=dtype, device=device),
@@ -228,52 +228,99 @@ def fit_sem(rho: np.ndarray, *, l1: float = 0.1,
         dst = torch.as_tensor(np.asarray(prior[1]), dtype=torch.long, device=device)
     else:
         src = dst = None
+    problem = _Problem(R, score, l1, lambda_prior, margin, src, dst, off)
     history: list[dict[str, Any]] = []
     for k, (mu, s, n_iter) in enumerate(stages):
         start = time.perf_counter()
         mu, s, n_iter = float(mu), float(s), int(n_iter)
-        shrink = 0
-        while spectral_radius(W.cpu()) >= guard_margin * s:
-            W = W * 0.9
-            shrink += 1
-        adams = [_Adam(W, lr)] + ([_Adam(v, lr) for v in noise] if me else [])
-        good, good_noise, guard, nonfinite = W, list(noise) if me else [], 0, 0
-        for _ in range(n_iter):
-            Minv = torch.linalg.inv(s * eye - W * W)
-            finite = bool(torch.isfinite(Minv).all())
-            ok = finite and float(Minv.min()) >= -1e-5
-            if ok and me:
-                try:
-                    _, grad, *grad_noise = me_score(R, W, *noise)
-                except torch.linalg.LinAlgError:
-                    ok = False
-            elif ok:
-                _, grad = sem_score(R, W, score)
-            if not ok:
-                nonfinite += not finite
-                guard += 1
-                W, noise = good, list(good_noise)
-                for adam in adams:
-                    adam.lr *= 0.5
-                    adam.reset()
-                continue
-            good, good_noise = W, list(noise) if me else []
-            grad = mu * (grad + l1 * torch.sign(W)) + 2.0 * Minv.T * W
-            if src is not None:
-                grad = grad + mu * lambda_prior * _margin_gradient(W, src, dst, margin)[1]
-            W = adams[0].step(W, grad * off)
-            if me:
-                noise = [a.step(v, mu * g) for a, v, g in zip(adams[1:], noise, grad_noise, strict=True)]
-        W, noise = good, list(good_noise)
-        history.append(_record(k, mu, s, n_iter, W, R, score, l1, lambda_prior, src, dst, margin,
-                               guard, nonfinite, shrink, adams[0].lr, time.perf_counter() - start,
-                               noise))
+        W, shrink = _shrink_into_domain(W, guard_margin * s)
+        W, noise, events, lr_final = _run_stage(problem, W, noise, mu, s, n_iter, lr)
+        history.append(_record(k, mu, s, n_iter, W, problem, events, shrink, lr_final,
+                               time.perf_counter() - start, noise))
         if callback is not None:
             callback(history[-1])
-    if me:
+    if noise:
         history[-1]["exogenous_variance"] = (torch.exp(noise[0]) + MIN_VARIANCE).tolist()
         history[-1]["measurement_variance"] = (torch.exp(noise[1]) + MIN_VARIANCE).tolist()
     return W.double().cpu().numpy(), history
+
+
+@dataclass
+class _Problem:
+    """What one fit minimises, apart from the stage's ``μ`` and ``s``.
+
+    ``off`` masks the entries ``W`` may use (no diagonal; ``allowed``); ``src``/``dst`` are
+    the prior edges of the hinge (``None``: no hinge).
+    """
+
+    R: torch.Tensor
+    score: str
+    l1: float
+    lambda_prior: float
+    margin: float
+    src: torch.Tensor | None
+    dst: torch.Tensor | None
+    off: torch.Tensor
+
+
+def _shrink_into_domain(W: torch.Tensor, limit: float) -> tuple[torch.Tensor, int]:
+    """Shrink ``W`` by 0.9 until ``ρ(W∘W) < limit``; returns it and the number of shrinks."""
+    shrink = 0
+    while spectral_radius(W.cpu()) >= limit:
+        W = W * 0.9
+        shrink += 1
+    return W, shrink
+
+
+def _score_gradients(problem: _Problem, W: torch.Tensor,
+                     noise: list[torch.Tensor]) -> list[torch.Tensor] | None:
+    """Gradients of the score in ``W`` (and the noise variances); ``None`` when ``Σ`` fails."""
+    if problem.score != "me":
+        return [sem_score(problem.R, W, problem.score)[1]]
+    try:
+        return list(me_score(problem.R, W, *noise)[1:])
+    except torch.linalg.LinAlgError:
+        return None
+
+
+def _run_stage(problem: _Problem, W: torch.Tensor, noise: list[torch.Tensor], mu: float, s: float,
+               n_iter: int, lr: float) -> tuple[torch.Tensor, list[torch.Tensor], tuple[int, int], float]:
+    """``n_iter`` guarded Adam steps of one central-path stage.
+
+    An iterate whose ``(s I − W∘W)^{-1}`` is not finite and non-negative (or whose ``"me"``
+    covariance is not positive definite) is undone: the last good iterate comes back, every
+    learning rate is halved and Adam's moments reset (a guard event).
+
+    Returns
+    -------
+    W, noise
+        The last good iterate.
+    (guard_events, nonfinite_events), lr_final
+        The stage's counts and the final learning rate of ``W``.
+    """
+    adams = [_Adam(W, lr)] + [_Adam(v, lr) for v in noise]
+    good, good_noise, guard, nonfinite = W, list(noise), 0, 0
+    for _ in range(n_iter):
+        Minv, grad_h = inverse_and_grad(W, s)  # the inverse is the guard's M-matrix test
+        finite = bool(torch.isfinite(Minv).all())
+        ok = finite and float(Minv.min()) >= -1e-5
+        grads = _score_gradients(problem, W, noise) if ok else None
+        if grads is None:
+            nonfinite += not finite
+            guard += 1
+            W, noise = good, list(good_noise)
+            for adam in adams:
+                adam.lr *= 0.5
+                adam.reset()
+            continue
+        good, good_noise = W, list(noise)
+        grad = mu * (grads[0] + problem.l1 * torch.sign(W)) + grad_h
+        if problem.src is not None:
+            hinge = _margin_gradient(W, problem.src, problem.dst, problem.margin)[1]
+            grad = grad + mu * problem.lambda_prior * hinge
+        W = adams[0].step(W, grad * problem.off)
+        noise = [a.step(v, mu * g) for a, v, g in zip(adams[1:], noise, grads[1:], strict=True)]
+    return good, list(good_noise), (guard, nonfinite), adams[0].lr
 
 
 def prior_orientation_mask(d: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -305,20 +352,24 @@ def prior_orientation_mask(d: int, src: np.ndarray, dst: np.ndarray) -> np.ndarr
     return allowed
 
 
-def _record(k, mu, s, n_iter, W, R, score, l1, lambda_prior, src, dst, margin, guard, nonfinite,
-            shrink, lr, seconds, noise) -> dict[str, Any]:
+def _record(k: int, mu: float, s: float, n_iter: int, W: torch.Tensor, problem: _Problem,
+            events: tuple[int, int], shrink: int, lr: float, seconds: float,
+            noise: list[torch.Tensor]) -> dict[str, Any]:
+    """The history record of stage ``k`` (see :func:`fit_sem`)."""
+    R, score = problem.R, problem.score
     if score == "me":
         value = float(me_score(R.double(), W.double(), *(v.double() for v in noise))[0])
     else:
         value = float(sem_score(R.double(), W.double(), score)[0])
     h = float(h_dagma(W.double().cpu(), s))
     l1_norm = float(W.abs().sum())
-    hinge = _margin_gradient(W, src, dst, margin)[0] if src is not None else 0.0
+    hinge = (_margin_gradient(W, problem.src, problem.dst, problem.margin)[0]
+             if problem.src is not None else 0.0)
     return {
         "stage": k, "mu": mu, "s": s, "iterations": n_iter,
-        "objective": mu * (value + l1 * l1_norm + lambda_prior * hinge) + h,
+        "objective": mu * (value + problem.l1 * l1_norm + problem.lambda_prior * hinge) + h,
         "score": value, "l1_norm": l1_norm, "h": h,
-        "spectral_radius": spectral_radius(W.cpu()), "guard_events": guard,
-        "nonfinite_events": nonfinite, "shrink_steps": shrink, "lr_final": lr,
+        "spectral_radius": spectral_radius(W.cpu()), "guard_events": events[0],
+        "nonfinite_events": events[1], "shrink_steps": shrink, "lr_final": lr,
         "prior_hinge": hinge, "seconds": seconds,
     }
