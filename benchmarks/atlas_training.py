@@ -4,7 +4,7 @@
 
 Simulates the poster's atlas shape once (809,130 cells × 2,000 genes + 144 proteins, 138
 donors, RNA library median 1,000: ~580 non-zero genes per cell) with
-:func:`cmcvae.datasets.simulate.simulate_atlas` and writes it as ``.h5mu`` in ``--workdir``; the
+:func:`cmcvae.datasets._simulate.simulate_atlas` and writes it as ``.h5mu`` in ``--workdir``; the
 smaller sizes are seeded row subsets of it and the larger ones repeat its rows (the cost of a
 training epoch depends on the shape and sparsity, not on the causal content). Every
 measurement runs in a fresh process: read the file, build the model (``arch="poster"``,
@@ -36,7 +36,7 @@ def _atlas(workdir: Path) -> Path:
     path = workdir / f"atlas_base_{ATLAS_CELLS}.h5mu"
     if path.exists():
         return path
-    from cmcvae.datasets.simulate import simulate_atlas
+    from cmcvae.datasets import simulate_atlas
 
     t0 = time.perf_counter()
     m = simulate_atlas(n_cells=ATLAS_CELLS, rna_library_median=1000.0, seed=0)

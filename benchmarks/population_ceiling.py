@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cmcvae.datasets.simulate import simulate
+from cmcvae.datasets import simulate
 from cmcvae.evaluate import validate
 from cmcvae.graph.networks import latent_total_effects
 from cmcvae.graph.threshold import project_to_dag

@@ -25,7 +25,7 @@ def simulate_datasets(cells: list[int], donors: list[int], genes: int, proteins:
                       library: float) -> list[Path]:
     import pandas as pd
 
-    from cmcvae.datasets.simulate import simulate_atlas
+    from cmcvae.datasets import simulate_atlas
 
     paths = []
     for i, (n, d) in enumerate(zip(cells, donors, strict=True)):

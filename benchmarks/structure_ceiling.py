@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from population_ceiling import effects_frame, least_squares, truth_matrices  # same folder
 
-from cmcvae.datasets.simulate import simulate
+from cmcvae.datasets import simulate
 from cmcvae.evaluate import auroc, correlation_effects, ridge_effects, validate
 from cmcvae.graph.networks import latent_total_effects
 from cmcvae.graph.threshold import project_to_dag

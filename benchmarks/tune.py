@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cmcvae import CMCVAE
-from cmcvae.datasets.simulate import simulate
+from cmcvae.datasets import simulate
 from cmcvae.evaluate import (
     correlation_effects,
     observed_effects,

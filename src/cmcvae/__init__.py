@@ -12,7 +12,7 @@ from __future__ import annotations
 from cmcvae import tl
 from cmcvae._errors import CMCVAEInputError
 from cmcvae._version import __version__
-from cmcvae.datasets.simulate import read_simulation, simulate
+from cmcvae.datasets import read_simulation, simulate
 from cmcvae.model import CMCVAE, CMCVAEConfig
 
 __all__ = ["CMCVAE", "CMCVAEConfig", "CMCVAEInputError", "read_simulation", "simulate", "tl", "__version__"]

@@ -1,4 +1,4 @@
-"""Tests of the ground-truth CITE-seq simulator (cmcvae.datasets.simulate)."""
+"""Tests of the ground-truth CITE-seq simulator (cmcvae.datasets._simulate)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import scipy.sparse as sp
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.datasets.simulate import (
+from cmcvae.datasets._simulate import (
     OUTPUT_FILES,
     REGIMES,
     SimulatedData,
@@ -22,8 +22,8 @@ from cmcvae.datasets.simulate import (
 )
 from cmcvae.pp import clr, log_normalize
 
-# The subpackage: the name cmcvae.datasets.simulate is the function (cmcvae.datasets re-exports it).
-simmod = importlib.import_module("cmcvae.datasets.simulate")
+# The subpackage: the name cmcvae.datasets._simulate is the function (cmcvae.datasets re-exports it).
+simmod = importlib.import_module("cmcvae.datasets._simulate")
 
 SMALL = {
     "n_cells": 2000,

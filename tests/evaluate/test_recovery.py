@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from cmcvae import CMCVAE
-from cmcvae.datasets.simulate import simulate
+from cmcvae.datasets import simulate
 from cmcvae.evaluate import auroc
 
 

@@ -9,7 +9,7 @@ import torch
 
 from cmcvae import CMCVAE
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.datasets.simulate import simulate
+from cmcvae.datasets import simulate
 from cmcvae.io import BackedRows, read_backed, row_blocks
 from cmcvae.model.latent._batches import CellBatches
 from cmcvae.model.latent._sampling import EpochBatchSampler

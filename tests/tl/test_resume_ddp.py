@@ -248,7 +248,7 @@ def test_fit_run_resume_checks_the_config(tmp_path, monkeypatch):
 DDP_SCRIPT = textwrap.dedent("""
     import json, sys
     import numpy as np
-    from cmcvae.datasets.simulate import simulate
+    from cmcvae.datasets._simulate import simulate
     from cmcvae.tl import fit_run
 
     out = sys.argv[1]

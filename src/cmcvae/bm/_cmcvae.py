@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from cmcvae.bm._trivial import check_expression, dense_edges
-from cmcvae.model import CMCVAE
+from cmcvae.model import ARCH_ALIASES, CMCVAE
 
 __all__ = ["cmcvae_network"]
 
@@ -38,13 +38,13 @@ def quiet() -> Iterator[None]:
 
 def _small_data_defaults(n_cells: int, arch: str) -> dict[str, Any]:
     """Minibatches of ~1/16 of the training cells (≥ 64), so small datasets still get steps."""
-    if arch != "poster":
+    if ARCH_ALIASES.get(arch, arch) != "latent":
         return {}
     return {"batch_size": int(min(1024, max(64, 0.8 * n_cells // 16)))}
 
 
 def cmcvae_network(X: np.ndarray, features: Sequence[str], *, seed: int = 0,
-                   modality: str = "rna", arch: str = "poster", kind: str = "direct",
+                   modality: str = "rna", arch: str = "latent", kind: str = "direct",
                    dag_threshold: float = 0.3, **config: Any) -> pd.DataFrame:
     """Fit CMC-VAE on one modality and return its feature-level network.
 
@@ -59,12 +59,12 @@ def cmcvae_network(X: np.ndarray, features: Sequence[str], *, seed: int = 0,
     modality
         ``"rna"`` (gene→gene network) or ``"protein"`` (protein→protein network).
     arch
-        ``"poster"`` (latent VAE, the default architecture) or ``"sem"`` (feature-level SEM).
+        ``"latent"`` (latent VAE, the default architecture; alias ``"poster"``) or ``"sem"`` (feature-level SEM).
     kind
         ``"direct"`` or ``"total"`` effects.
     dag_threshold
         ``arch="sem"`` only: ``|w|`` above which an edge of the DAG counts (``attrs["dag"]``);
-        the same value as DAGMA's default ``w_threshold``. The poster architecture's
+        the same value as DAGMA's default ``w_threshold``. The latent architecture's
         feature network is not a DAG over features (it passes through latent nodes), so it has
         no ``attrs["dag"]``.
     **config

@@ -18,7 +18,7 @@ import pandas as pd
 
 from cmcvae.bm._cmcvae import quiet
 from cmcvae.bm._totalvi import totalvi_available, totalvi_effects
-from cmcvae.datasets.simulate import SimulatedData, simulate
+from cmcvae.datasets import SimulatedData, simulate
 from cmcvae.evaluate import (
     always_down_effects,
     association_networks,
@@ -32,7 +32,7 @@ from cmcvae.model import CMCVAE
 
 __all__ = ["SIM_SETTINGS", "CROSSMODAL_METHODS", "crossmodal_task"]
 
-#: Simulator settings (keyword arguments of :func:`cmcvae.datasets.simulate.simulate`).
+#: Simulator settings (keyword arguments of :func:`cmcvae.datasets._simulate.simulate`).
 #: ``hard``: weaker translation coupling, twice the donors, fewer cells.
 SIM_SETTINGS: dict[str, dict[str, Any]] = {
     "easy": {"n_cells": 8000, "n_genes": 200, "n_proteins": 20, "n_donors": 4,
@@ -143,7 +143,7 @@ def _fit_models(sim: SimulatedData, methods: tuple[str, ...], seed: int) -> tupl
     grn: dict[str, pd.DataFrame] = {}
     extra: dict[str, dict[str, Any]] = {}
     exclude = None
-    for name, arch in (("cmcvae", "poster"), ("cmcvae_sem", "sem")):
+    for name, arch in (("cmcvae", "latent"), ("cmcvae_sem", "sem")):
         if name not in methods:
             continue
         model, seconds = _fit(sim, arch, seed)
@@ -152,7 +152,7 @@ def _fit_models(sim: SimulatedData, methods: tuple[str, ...], seed: int) -> tupl
         exclude = model.priors["grn"]["train"] if "grn" in model.priors else None
         timing = model.metrics.get("timings", {})
         extra[name] = {"seconds": seconds, "is_dag": model.metrics.get("is_dag"),
-                       "cells_per_second": timing.get("cells_per_second") if arch == "poster" else None}
+                       "cells_per_second": timing.get("cells_per_second") if arch == "latent" else None}
     return effects, grn, extra, exclude
 
 

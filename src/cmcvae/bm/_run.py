@@ -48,7 +48,7 @@ __all__ = ["GRN_METHODS", "DETERMINISTIC", "grn_datasets", "run_benchmark", "sum
 
 #: Network methods of the ``grn`` and ``dag`` tasks, in display order.
 GRN_METHODS: dict[str, Callable[..., pd.DataFrame]] = {
-    "cmcvae": partial(cmcvae_network, arch="poster"),
+    "cmcvae": partial(cmcvae_network, arch="latent"),
     "cmcvae_sem": partial(cmcvae_network, arch="sem"),
     "pearson": pearson,
     "spearman": spearman,

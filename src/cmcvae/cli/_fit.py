@@ -23,7 +23,7 @@ def fit(
     max_epochs: Annotated[int | None, typer.Option("--max-epochs", help="Maximum training epochs.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
     seeds: Annotated[str | None, typer.Option("--seeds", help="Seeds ensemble instead of one run: '0,1,2' or '0-4' trains one run per seed into OUT/seed_<k>/ and writes ensemble.json, stability.csv, matched_pairs.csv and network.graphml (edges kept in at least half the seeds) in OUT.")] = None,
-    arch: Annotated[str | None, typer.Option("--arch", help="Model architecture: sem | poster (overrides the config).")] = None,
+    arch: Annotated[str | None, typer.Option("--arch", help="Model architecture: latent | sem (overrides the config; 'poster' = latent).")] = None,
     accelerator: Annotated[str | None, typer.Option("--accelerator", help="cpu | gpu | auto (Lightning; default cpu).")] = None,
     devices: Annotated[str | None, typer.Option("--devices", help="Number of devices per node or 'auto' (default 1).")] = None,
     strategy: Annotated[str | None, typer.Option("--strategy", help="Lightning strategy for several devices or nodes, e.g. ddp (data parallel: each process trains on its own shard of the cells; rank 0 writes the run). Not for --arch sem.")] = None,

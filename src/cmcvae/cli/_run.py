@@ -21,7 +21,7 @@ def run(
     genes: Annotated[int, typer.Option("--genes", help="Simulated genes.")] = 500,
     proteins: Annotated[int, typer.Option("--proteins", help="Simulated proteins.")] = 40,
     donors: Annotated[int, typer.Option("--donors", help="Simulated training donors.")] = 8,
-    arch: Annotated[str | None, typer.Option("--arch", help="Model architecture: sem | poster (default: the config's).")] = None,
+    arch: Annotated[str | None, typer.Option("--arch", help="Model architecture: latent | sem (default: the config's; 'poster' = latent).")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="YAML/JSON file of CMCVAEConfig fields.")] = None,
     force: Force = False,
 ) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cmcvae.cli._app import Force, Seed, console, out_console
-from cmcvae.datasets.simulate import simulate as simulate_dataset
+from cmcvae.datasets import simulate as simulate_dataset
 
 
 def simulate(

@@ -19,8 +19,8 @@ Simulated CITE-seq data with a known causal structure (the ``simulate`` subpacka
 
 - :func:`simulate`, :func:`simulate_atlas`, :func:`read_simulation`, :class:`SimulatedData`.
 
-``cmcvae.datasets.simulate`` is the function here; the subpackage of the same name is imported
-as ``from cmcvae.datasets.simulate import ...``.
+``cmcvae.datasets._simulate`` is the function here; the subpackage of the same name is imported
+as ``from cmcvae.datasets._simulate import ...``.
 """
 
 from cmcvae.datasets._priors import (
@@ -41,7 +41,7 @@ from cmcvae.datasets._registry import (
     get_dataset,
     list_datasets,
 )
-from cmcvae.datasets.simulate import SimulatedData, read_simulation, simulate, simulate_atlas
+from cmcvae.datasets._simulate import SimulatedData, read_simulation, simulate, simulate_atlas
 
 __all__ = [
     "OMNIPATH_URL", "PRIOR_NAMES", "REGISTRY", "DatasetInfo", "RemoteFile", "SimulatedData",

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from cmcvae._docs import fill_docs
-from cmcvae.datasets.simulate import simulate
+from cmcvae.datasets import simulate
 from cmcvae.io import prepare_out_dir, write_json
 from cmcvae.tl._fit import fit_run
 from cmcvae.tl._validate import direction_accuracy_vs_truth, validate_run

@@ -6,7 +6,7 @@ import torch
 from cmcvae import CMCVAE
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.graph.threshold import is_dag
-from cmcvae.model._dagma import in_domain
+from cmcvae.model import in_domain
 
 SMALL = dict(arch="latent", n_latent_rna=6, n_latent_protein=3, n_hidden=32, epochs_per_stage=1, max_epochs=5,
              batch_size=128, kl_warmup_epochs=2)

@@ -87,7 +87,7 @@ def test_cell_batches_carry_the_nonzeros_and_their_histogram():
 
 def test_many_donors_use_an_embedding_and_round_trip(tmp_path):
     from cmcvae import CMCVAE
-    from cmcvae.datasets.simulate import simulate
+    from cmcvae.datasets import simulate
 
     sim = simulate(n_cells=800, n_genes=30, n_proteins=4, n_donors=40, n_perturbations=5, seed=0)
     CMCVAE.setup_mudata(sim.mdata, batch_key="donor")

@@ -10,7 +10,7 @@ import torch
 
 from cmcvae import CMCVAE
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.datasets.simulate import simulate
+from cmcvae.datasets import simulate
 from cmcvae.evaluate import correlation_effects, validate
 from cmcvae.graph.threshold import is_dag, project_to_dag
 from cmcvae.model import CMCVAEConfig

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from cmcvae import CMCVAE
-from cmcvae.datasets.simulate import simulate
+from cmcvae.datasets import simulate
 from cmcvae.graph.threshold import is_dag
 from cmcvae.model.sem._fit import MIN_VARIANCE, fit_sem, me_score, prior_orientation_mask
 

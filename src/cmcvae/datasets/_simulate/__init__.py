@@ -46,13 +46,13 @@ Everything is drawn from :class:`numpy.random.Generator` streams spawned from on
 
 # The private names are re-exported (redundant aliases) under their old module-level names:
 # tests drive the SCM directly through them.
-from cmcvae.datasets.simulate._api import simulate, simulate_atlas
-from cmcvae.datasets.simulate._constants import CONTROL_LABEL, REGIMES
-from cmcvae.datasets.simulate._graph import _build_model as _build_model
-from cmcvae.datasets.simulate._graph import _propagate as _propagate
-from cmcvae.datasets.simulate._result import OUTPUT_FILES, SimulatedData, read_simulation
-from cmcvae.datasets.simulate._spec import _make_spec as _make_spec
-from cmcvae.datasets.simulate._spec import _seed_sequences as _seed_sequences
+from cmcvae.datasets._simulate._api import simulate, simulate_atlas
+from cmcvae.datasets._simulate._constants import CONTROL_LABEL, REGIMES
+from cmcvae.datasets._simulate._graph import _build_model as _build_model
+from cmcvae.datasets._simulate._graph import _propagate as _propagate
+from cmcvae.datasets._simulate._result import OUTPUT_FILES, SimulatedData, read_simulation
+from cmcvae.datasets._simulate._spec import _make_spec as _make_spec
+from cmcvae.datasets._simulate._spec import _seed_sequences as _seed_sequences
 
 __all__ = [
     "REGIMES",

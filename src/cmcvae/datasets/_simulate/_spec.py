@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.datasets.simulate._constants import REGIMES
+from cmcvae.datasets._simulate._constants import REGIMES
 
 # Stream indices of the SeedSequence children.
 _S_GRAPH, _S_MEASURE, _S_DONORS, _S_CELLS, _S_PERTURB, _S_PRIORS = range(6)

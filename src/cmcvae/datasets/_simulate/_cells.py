@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from cmcvae.datasets.simulate._constants import _CONSTANTS
-from cmcvae.datasets.simulate._csr import _CSRBuilder
-from cmcvae.datasets.simulate._graph import _Model, _propagate
-from cmcvae.datasets.simulate._spec import _S_CELLS, _S_DONORS
+from cmcvae.datasets._simulate._constants import _CONSTANTS
+from cmcvae.datasets._simulate._csr import _CSRBuilder
+from cmcvae.datasets._simulate._graph import _Model, _propagate
+from cmcvae.datasets._simulate._spec import _S_CELLS, _S_DONORS
 
 # Cells × features entries of one sampling block (bounds the memory of one block).
 _BLOCK_ENTRIES = 1 << 23

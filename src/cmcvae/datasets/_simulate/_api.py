@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.datasets.simulate._cells import _train_cells
-from cmcvae.datasets.simulate._constants import _CONSTANTS, CONTROL_LABEL
-from cmcvae.datasets.simulate._graph import _build_model, _Model, _total_effects
-from cmcvae.datasets.simulate._result import SimulatedData
-from cmcvae.datasets.simulate._screen import _choose_targets, _perturb_screen, _prior
-from cmcvae.datasets.simulate._spec import (
+from cmcvae.datasets._simulate._cells import _train_cells
+from cmcvae.datasets._simulate._constants import _CONSTANTS, CONTROL_LABEL
+from cmcvae.datasets._simulate._graph import _build_model, _Model, _total_effects
+from cmcvae.datasets._simulate._result import SimulatedData
+from cmcvae.datasets._simulate._screen import _choose_targets, _perturb_screen, _prior
+from cmcvae.datasets._simulate._spec import (
     _S_GRAPH,
     _S_MEASURE,
     _S_PERTURB,

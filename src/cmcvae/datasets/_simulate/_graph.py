@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from cmcvae.datasets.simulate._constants import _CONSTANTS
-from cmcvae.datasets.simulate._spec import _Spec
+from cmcvae.datasets._simulate._constants import _CONSTANTS
+from cmcvae.datasets._simulate._spec import _Spec
 
 
 @dataclass

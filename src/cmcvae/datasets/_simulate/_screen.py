@@ -8,7 +8,7 @@ import mudata as md
 import numpy as np
 import pandas as pd
 
-from cmcvae.datasets.simulate._cells import (
+from cmcvae.datasets._simulate._cells import (
     _donor_names,
     _draw_donors,
     _draw_states,
@@ -16,9 +16,9 @@ from cmcvae.datasets.simulate._cells import (
     _sample_cells,
     _to_mudata,
 )
-from cmcvae.datasets.simulate._constants import CONTROL_LABEL
-from cmcvae.datasets.simulate._csr import _CSRBuilder
-from cmcvae.datasets.simulate._graph import _Model, _total_effects
+from cmcvae.datasets._simulate._constants import CONTROL_LABEL
+from cmcvae.datasets._simulate._csr import _CSRBuilder
+from cmcvae.datasets._simulate._graph import _Model, _total_effects
 
 
 def _choose_targets(model: _Model, n_perturbations: int, rng: np.random.Generator) -> np.ndarray:
