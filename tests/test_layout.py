@@ -9,6 +9,7 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
+import networkx as nx
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "cmcvae"
@@ -69,34 +70,9 @@ def _imports(mods):
 
 
 def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
-    """Strongly connected components with more than one module (Tarjan)."""
-    index, low, stack, on, found = {}, {}, [], set(), []
-
-    def visit(v):
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        on.add(v)
-        for w in edges.get(v, ()):
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop()
-                on.discard(w)
-                comp.append(w)
-                if w == v:
-                    break
-            if len(comp) > 1:
-                found.append(sorted(comp))
-
-    for v in list(edges):
-        if v not in index:
-            visit(v)
-    return found
+    """Strongly connected components with more than one module."""
+    graph = nx.DiGraph([(a, b) for a, targets in edges.items() for b in targets])
+    return [sorted(c) for c in nx.strongly_connected_components(graph) if len(c) > 1]
 
 
 def _subpackage(mod: str) -> str:
