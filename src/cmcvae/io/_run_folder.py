@@ -77,24 +77,52 @@ def write_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(clean_json(obj), indent=2))
 
 
-def write_run(model, out: str | Path, force: bool = False, run_info: dict | None = None) -> Path:
-    """Write ``model/``, ``edges.csv`` (and the same edges as ``network.graphml``),
-    ``latent_graph.csv``, ``matched_pairs.csv``, ``metrics.json``, ``split.csv``, the
-    training/held-out priors and ``run.json``.
+def write_run(out: str | Path, *, edges: pd.DataFrame, latent_graph: pd.DataFrame,
+              matched_pairs: pd.DataFrame, metrics: dict[str, Any],
+              split: pd.DataFrame | None = None,
+              priors: dict[str, dict[str, pd.DataFrame]] | None = None,
+              run_info: dict[str, Any] | None = None) -> Path:
+    """Write a fitted model's tables into the run folder ``out`` (design.md §3).
+
+    The folder is expected to exist (:func:`prepare_out_dir`); the model's weights (``model/``)
+    are written by the model itself. This layer receives plain tables, so it never calls back
+    into the model.
+
+    Parameters
+    ----------
+    out
+        The run folder.
+    edges
+        Feature-level edges: written as ``edges.csv`` and, the same edges, ``network.graphml``.
+    latent_graph
+        ``source,target,weight`` over latent nodes (``latent_graph.csv``).
+    matched_pairs
+        ``protein,gene,rna_to_protein,protein_to_rna`` (``matched_pairs.csv``).
+    metrics
+        Training metrics (``metrics.json``; NaN written as null).
+    split
+        ``cell,split`` table of the train/validation/test split (``split.csv``).
+    priors
+        ``{prior: {part: network}}`` (``priors/<prior>_<part>.csv``, e.g. ``grn_train.csv``).
+    run_info
+        What the run was fitted from (``run.json``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
     """
-    out = prepare_out_dir(out, force)
-    model.save(out / "model", overwrite=True)
-    edges = model.get_edges()
+    out = Path(out)
     edges.to_csv(out / "edges.csv", index=False)
     write_graphml(edges, out / "network.graphml")
-    model.get_latent_graph().to_csv(out / "latent_graph.csv", index=False)
-    model.get_matched_pairs().to_csv(out / "matched_pairs.csv", index=False)
-    write_json(out / "metrics.json", model.metrics)
-    if hasattr(model, "split"):
-        pd.DataFrame({"cell": model.cell_names, "split": model.split}).to_csv(out / "split.csv", index=False)
-    if model.priors:
+    latent_graph.to_csv(out / "latent_graph.csv", index=False)
+    matched_pairs.to_csv(out / "matched_pairs.csv", index=False)
+    write_json(out / "metrics.json", metrics)
+    if split is not None:
+        split.to_csv(out / "split.csv", index=False)
+    if priors:
         (out / "priors").mkdir(exist_ok=True)
-        for key, parts in model.priors.items():
+        for key, parts in priors.items():
             for part, df in parts.items():
                 df.to_csv(out / "priors" / f"{key}_{part}.csv", index=False)
     write_json(out / "run.json", run_info or {})

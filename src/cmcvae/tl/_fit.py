@@ -114,9 +114,19 @@ def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | N
         return model  # distributed training: rank 0 writes the run folder
     info = {key: args[key] for key in ("data", "batch_key", *_INPUTS)}
     info["config"] = model.config.to_dict()
-    write_run(model, out, force=True, run_info=info)
+    _write_fitted(model, out, info)
     _clear_checkpoints(ckpt_dir)
     return model
+
+
+def _write_fitted(model: CMCVAE, out: Path, info: dict[str, Any]) -> Path:
+    """The run folder of a fitted model: its weights (``model/``) and tables (:func:`cmcvae.io.write_run`)."""
+    out = prepare_out_dir(out, force=True)
+    model.save(out / "model", overwrite=True)
+    split = pd.DataFrame({"cell": model.cell_names, "split": model.split}) if hasattr(model, "split") else None
+    return write_run(out, edges=model.get_edges(), latent_graph=model.get_latent_graph(),
+                     matched_pairs=model.get_matched_pairs(), metrics=model.metrics, split=split,
+                     priors=model.priors, run_info=info)
 
 
 def resume_run(run: str | Path, *, accelerator: str | None = None, devices: int | str | None = None,
