@@ -49,6 +49,15 @@ run
     Run folder written by :func:`fit_run` (``cmcvae fit``), or a seeds-ensemble folder written
     by :func:`fit_seeds`: then every seed's run is processed, each gets its own output file,
     and the ensemble folder gets the same file holding the mean ± spread across seeds.""",
+    "protein_feature_type": """\
+protein_feature_type
+    Feature type of the antibodies (``.var["feature_types"]`` of 10x data: ``Antibody Capture``).""",
+    "make_unique": """\
+make_unique
+    Make duplicated names (features; cell barcodes) unique instead of raising.""",
+    "strip_genome_prefix": """\
+strip_genome_prefix
+    Remove a genome prefix shared by all gene names (``hg19_``, ``GRCh38_``, …).""",
     "training_data": """\
 data
     Training data of the run (path or MuData; ``None``: the file recorded in ``run.json``).""",

@@ -15,6 +15,7 @@ import pandas as pd
 import scipy.io
 import scipy.sparse as sp
 
+from cmcvae._docs import fill_docs
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.io._assemble import Notes, assemble, quiet_names, unique_cells
 from cmcvae.io._sniff import SUPPORTED_FORMATS, sniff_format
@@ -116,6 +117,7 @@ def _check_10x_h5(path: Path) -> None:
         )
 
 
+@fill_docs
 def read_10x_h5(path: str | Path, *, protein_feature_type: str = ANTIBODY_CAPTURE,
                 make_unique: bool = False, strip_genome_prefix: bool = True) -> md.MuData:
     """Read a Cell Ranger v3+ feature-barcode ``.h5`` and split RNA from antibody features.
@@ -128,12 +130,9 @@ def read_10x_h5(path: str | Path, *, protein_feature_type: str = ANTIBODY_CAPTUR
     ----------
     path
         The ``.h5`` (``filtered_feature_bc_matrix.h5``).
-    protein_feature_type
-        Feature type of the antibodies.
-    make_unique
-        Make duplicated names unique instead of raising.
-    strip_genome_prefix
-        Remove a genome prefix shared by all gene names.
+    {protein_feature_type}
+    {make_unique}
+    {strip_genome_prefix}
 
     Returns
     -------
@@ -250,6 +249,7 @@ def _read_10x_mtx_files(folder: Path) -> ad.AnnData:
         return ad.AnnData(X=x, obs=pd.DataFrame(index=pd.Index(cells)), var=var)
 
 
+@fill_docs
 def read_10x_mtx(path: str | Path, *, protein_feature_type: str = ANTIBODY_CAPTURE,
                  make_unique: bool = False, strip_genome_prefix: bool = True) -> md.MuData:
     """Read a 10x ``matrix.mtx(.gz)`` folder and split RNA from antibody features.
@@ -262,12 +262,9 @@ def read_10x_mtx(path: str | Path, *, protein_feature_type: str = ANTIBODY_CAPTU
     ----------
     path
         The folder.
-    protein_feature_type
-        Feature type of the antibodies.
-    make_unique
-        Make duplicated names unique instead of raising.
-    strip_genome_prefix
-        Remove a genome prefix shared by all gene names.
+    {protein_feature_type}
+    {make_unique}
+    {strip_genome_prefix}
 
     Returns
     -------

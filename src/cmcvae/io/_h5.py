@@ -16,6 +16,7 @@ import mudata as md
 import pandas as pd
 
 from cmcvae._constants import PROT_MOD, RNA_MOD
+from cmcvae._docs import fill_docs
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.io._10x import ANTIBODY_CAPTURE, feature_type_col, split_feature_types
 from cmcvae.io._assemble import (
@@ -112,6 +113,7 @@ def _h5mu_obs(mdata: md.MuData, rna: ad.AnnData, mods: list[str]) -> pd.DataFram
     return obs
 
 
+@fill_docs
 def read_h5mu(path: str | Path, *, rna_mod: str | None = None, prot_mod: str | None = None,
               make_unique: bool = False, strip_genome_prefix: bool = True) -> md.MuData:
     """Read a MuData ``.h5mu`` and return its RNA and protein modalities as ``rna`` / ``prot``.
@@ -126,10 +128,8 @@ def read_h5mu(path: str | Path, *, rna_mod: str | None = None, prot_mod: str | N
         The ``.h5mu`` file.
     rna_mod, prot_mod
         Names of the RNA and protein modalities, when they are not ``rna``/``prot`` or an alias.
-    make_unique
-        Make duplicated feature names unique instead of raising.
-    strip_genome_prefix
-        Remove a genome prefix shared by all gene names (``hg19_``, ``GRCh38_``, …).
+    {make_unique}
+    {strip_genome_prefix}
 
     Returns
     -------
@@ -228,6 +228,7 @@ def _split_obsm(adata: ad.AnnData, key: str, protein_feature_type: str,
     return rna, prot
 
 
+@fill_docs
 def from_anndata(adata: ad.AnnData, *, protein_key: str | None = None,
                  protein_feature_type: str = ANTIBODY_CAPTURE, make_unique: bool = False,
                  strip_genome_prefix: bool = True, source: str = "the AnnData") -> md.MuData:
@@ -245,12 +246,9 @@ def from_anndata(adata: ad.AnnData, *, protein_key: str | None = None,
         Cells × genes, with proteins in ``.obsm`` or among the features.
     protein_key
         ``.obsm`` key of the protein counts.
-    protein_feature_type
-        Feature type of the antibodies in ``.var["feature_types"]``.
-    make_unique
-        Make duplicated names (features; cell barcodes) unique instead of raising.
-    strip_genome_prefix
-        Remove a genome prefix shared by all gene names (``hg19_``, ``GRCh38_``, …).
+    {protein_feature_type}
+    {make_unique}
+    {strip_genome_prefix}
     source
         Name of the data in messages.
 

@@ -20,6 +20,7 @@ import pandas as pd
 import scipy.io
 import scipy.sparse as sp
 
+from cmcvae._docs import fill_docs
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.io._assemble import Notes, assemble, examples, pair_cells, quiet_names
 from cmcvae.io._h5 import read_anndata
@@ -242,6 +243,7 @@ def _pair(rna_side: Side, prot_side: Side, rna_src: str, prot_src: str, fmt: str
                     sources=(rna_src, prot_src))
 
 
+@fill_docs
 def read_pair(rna_path: str | Path, prot_path: str | Path, *, orientation: Any = "auto",
               make_unique: bool = False, strip_genome_prefix: bool = True) -> md.MuData:
     """Read RNA and proteins from two files (scPerturb-style ``.h5ad`` pair) and pair the cells.
@@ -260,10 +262,8 @@ def read_pair(rna_path: str | Path, prot_path: str | Path, *, orientation: Any =
         Protein counts: ``.h5ad`` (cells × proteins) or CSV/TSV.
     orientation
         For CSV/TSV files, as in :func:`read_csv_pair`.
-    make_unique
-        Make duplicated feature names unique instead of raising.
-    strip_genome_prefix
-        Remove a genome prefix shared by all gene names.
+    {make_unique}
+    {strip_genome_prefix}
 
     Returns
     -------
@@ -282,6 +282,7 @@ def read_pair(rna_path: str | Path, prot_path: str | Path, *, orientation: Any =
                  strip_genome_prefix, notes)
 
 
+@fill_docs
 def read_csv_pair(rna_csv: str | Path, prot_csv: str | Path, orientation: Any = "auto", *,
                   make_unique: bool = False, strip_genome_prefix: bool = True) -> md.MuData:
     """Read dense RNA and protein count tables (CSV/TSV, optionally gzipped) into one MuData.
@@ -304,10 +305,8 @@ def read_csv_pair(rna_csv: str | Path, prot_csv: str | Path, orientation: Any = 
         RNA and protein count tables (``.csv``, ``.tsv``, ``.txt``, each optionally ``.gz``).
     orientation
         ``"auto"``, ``"features_x_cells"``, ``"cells_x_features"``, or a pair ``(rna, protein)``.
-    make_unique
-        Make duplicated feature names unique instead of raising.
-    strip_genome_prefix
-        Remove a genome prefix shared by all gene names.
+    {make_unique}
+    {strip_genome_prefix}
 
     Returns
     -------
@@ -389,6 +388,7 @@ def _mtx_anndata(matrix: Path, genes: Path, barcodes: Path, notes: Notes) -> ad.
         return ad.AnnData(X=x, obs=pd.DataFrame(index=pd.Index(cells)), var=var)
 
 
+@fill_docs
 def read_mtx_pair(matrix: str | Path, genes: str | Path, barcodes: str | Path,
                   prot_csv: str | Path, *, orientation: Any = "auto", make_unique: bool = False,
                   strip_genome_prefix: bool = True) -> md.MuData:
@@ -412,10 +412,8 @@ def read_mtx_pair(matrix: str | Path, genes: str | Path, barcodes: str | Path,
     orientation
         Orientation of the protein table (``"auto"``, ``"features_x_cells"``,
         ``"cells_x_features"``).
-    make_unique
-        Make duplicated feature names unique instead of raising.
-    strip_genome_prefix
-        Remove a genome prefix shared by all gene names (``hg19_`` in CellRanger-era exports).
+    {make_unique}
+    {strip_genome_prefix}
 
     Returns
     -------
