@@ -1,0 +1,5 @@
+"""Bad-input cases: force (see tests/cli/_cases.py)."""
+
+from tests.cli._cases import Case
+
+CASES: list[Case] = []
