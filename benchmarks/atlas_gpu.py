@@ -202,6 +202,8 @@ def main(argv: list[str] | None = None) -> None:
           f"{args.cells:,} rows in {build_s:.0f} s", file=sys.stderr, flush=True)
     settings = [dict(batch=b, precision=p, preload=True) for b in args.batches for p in (None, "bf16-mixed")]
     settings += [dict(batch=b, precision=None, preload=False) for b in args.streaming_batches]
+    if args.batches:  # the fp16 path (GradScaler) is CUDA-only: run it once
+        settings.append(dict(batch=max(args.batches), precision="16-mixed", preload=True))
     record = {"device": device, "cells": args.cells, "date": time.strftime("%Y-%m-%d"),
               "torch": torch.__version__, "python": platform.python_version(),
               "simulate_seconds": sim_s, "rows": []}
