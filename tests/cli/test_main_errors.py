@@ -118,3 +118,13 @@ def test_the_regime_choices_are_the_simulators():
     from cmcvae.datasets._simulate import REGIMES as SIMULATOR_REGIMES
 
     assert tuple(REGIMES) == tuple(SIMULATOR_REGIMES)
+
+
+def test_out_path_refuses_a_folder_this_process_may_not_write_in(tmp_path, monkeypatch):
+    from cmcvae.cli import _options
+
+    monkeypatch.setattr(_options.os, "access", lambda path, mode: False)  # as a non-root user on a 0o500 folder
+    with pytest.raises(CMCVAEInputError, match=r"--seed .*: this process may not write in .*permission denied"):
+        out_path("folder")(_Param(), tmp_path / "run")
+    with pytest.raises(CMCVAEInputError, match="may not write in"):
+        out_path("file")(_Param(), tmp_path / "report.html")

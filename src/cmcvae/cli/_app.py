@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from cmcvae import CMCVAEInputError
+from cmcvae.cli._options import Seed  # noqa: F401  (the shared option types live in _options.py)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="CMC-VAE: directed gene and protein networks from CITE-seq.")
