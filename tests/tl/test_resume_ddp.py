@@ -187,6 +187,7 @@ def test_cli_fit_resume(tmp_path, monkeypatch, capsys):
     with monkeypatch.context() as m:
         m.setattr(TrainingPlan, "on_train_epoch_end", killed, raising=False)
         m.setattr(sys, "argv", ["cmcvae", "fit", *args, "--out", str(run)])
+        m.setenv("CMCVAE_DEBUG", "1")  # main() re-raises: the simulated kill reaches the test
         from cmcvae.cli import main
 
         with pytest.raises(Killed):

@@ -7,7 +7,10 @@ Every command is a function in its own module, registered on :data:`app` here, i
 Table of contents
 -----------------
 - :data:`app` — the Typer app; :func:`main` — the entry point (``cmcvae = "cmcvae.cli:main"``),
-  which prints a :class:`~cmcvae.CMCVAEInputError` as one paragraph and exits with code 2.
+  which prints a :class:`~cmcvae.CMCVAEInputError` (or an OS or parse error of a bad path or
+  file) as one paragraph with exit code 2, and anything else as an internal error with exit
+  code 1 (``CMCVAE_DEBUG=1`` shows the traceback). Shared options and their checks:
+  ``_options.py``.
 - ``report`` (``_report.py``), ``benchmark`` (``_benchmark.py``), ``simulate``
   (``_simulate.py``), ``prepare`` (``_prepare.py``), ``fit`` (``_fit.py``), ``validate``
   (``_validate.py``), ``analyze`` (``_analyze.py``), ``run`` (``_run.py``).

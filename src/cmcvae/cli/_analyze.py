@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from cmcvae.cli._app import Seed, out_console
+from cmcvae.cli._app import out_console
+from cmcvae.cli._options import Seed
 from cmcvae.cli._tables import aggregate_table, asymmetry_table, recovery_table
 from cmcvae.tl import analyze_run
 

@@ -9,11 +9,12 @@ import typer
 
 from cmcvae.bm import check_out_dir, render_markdown, run_benchmark, update_readme, write_results
 from cmcvae.cli._app import console, out_console
+from cmcvae.cli._options import out_path
 from cmcvae.tl import parse_seeds
 
 
 def benchmark(
-    out: Annotated[Path, typer.Option("--out", help="Folder for benchmark.json and benchmark.md.")] = Path("cmcvae_benchmark"),
+    out: Annotated[Path, typer.Option("--out", help="Folder for benchmark.json and benchmark.md.", callback=out_path("folder"))] = Path("cmcvae_benchmark"),
     data_root: Annotated[Path, typer.Option("--data-root", help="Folder with beeline_boolode/, sergio/, dream4/, krumsiek11_scanpy/, sachs2005/ (absent ones are skipped).")] = Path("../shared/data"),
     quick: Annotated[bool, typer.Option("--quick", help="Fewer datasets and smaller simulations (under 10 minutes on 2 CPU cores).")] = False,
     seeds: Annotated[str, typer.Option("--seeds", help="Comma-separated seeds (3 or more for a spread).")] = "0,1,2",

@@ -16,6 +16,7 @@ from rich.progress import (
 )
 
 from cmcvae.cli._app import console, out_console
+from cmcvae.cli._options import in_range, out_path
 from cmcvae.cli._tables import dataset_files_table, datasets_table, fetched_table
 from cmcvae.datasets import default_data_dir, fetch, get_dataset, list_datasets
 
@@ -47,9 +48,10 @@ def info_cmd(name: Name) -> None:
 def fetch_cmd(
     name: Name,
     dest: Annotated[Path | None, typer.Option(
-        "--dest", help="Folder to download into (default $CMCVAE_CACHE/datasets/NAME or ~/.cache/cmcvae/datasets/NAME).")] = None,
+        "--dest", help="Folder to download into (default $CMCVAE_CACHE/datasets/NAME or ~/.cache/cmcvae/datasets/NAME).",
+        callback=out_path("folder"))] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace files that already exist in --dest.")] = False,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the server to connect or send data.")] = 60,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the server to connect or send data.", callback=in_range(0, what="a number of seconds", low_open=True))] = 60,
 ) -> None:
     """Download a dataset's files, verify sizes and checksums, and rename them into place."""
     info = get_dataset(name)

@@ -9,26 +9,37 @@ import typer
 
 from cmcvae import CMCVAEInputError
 from cmcvae.cli._app import Force, out_console
+from cmcvae.cli._options import (
+    Accelerator,
+    Arch,
+    MaxEpochs,
+    OptSeed,
+    Precision,
+    check_devices,
+    in_range,
+    out_path,
+)
+from cmcvae.model import check_hardware
 from cmcvae.tl import fit_run, fit_seeds, is_ensemble, resume_run
 
 
 def fit(
     data: Annotated[Path | None, typer.Argument(help="Input .h5mu (modalities rna, prot; raw counts) or .h5ad with obsm['protein_expression'] (not with --resume).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Run folder to write (with --seeds: the ensemble folder).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Run folder to write (with --seeds: the ensemble folder).", callback=out_path("folder"))] = None,
     batch_key: Annotated[str | None, typer.Option("--batch-key", help="obs column with the donor/batch of each cell.")] = None,
     grn_prior: Annotated[Path | None, typer.Option("--grn-prior", help="TF→target prior (source,target[,weight] CSV/TSV).")] = None,
     ppi_prior: Annotated[Path | None, typer.Option("--ppi-prior", help="Protein→protein prior (source,target[,weight]).")] = None,
     protein_map: Annotated[Path | None, typer.Option("--protein-map", help="protein,gene CSV pairing antibodies with genes.")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="YAML/JSON file of CMCVAEConfig fields.")] = None,
-    max_epochs: Annotated[int | None, typer.Option("--max-epochs", help="Maximum training epochs.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+    max_epochs: MaxEpochs = None,
+    seed: OptSeed = None,
     seeds: Annotated[str | None, typer.Option("--seeds", help="Seeds ensemble instead of one run: '0,1,2' or '0-4' trains one run per seed into OUT/seed_<k>/ and writes ensemble.json, stability.csv, matched_pairs.csv and network.graphml (edges kept in at least half the seeds) in OUT.")] = None,
-    arch: Annotated[str | None, typer.Option("--arch", help="Model architecture: latent | sem (overrides the config; 'poster' = latent).")] = None,
-    accelerator: Annotated[str | None, typer.Option("--accelerator", help="cpu | gpu | auto (Lightning; default cpu).")] = None,
-    devices: Annotated[str | None, typer.Option("--devices", help="Number of devices per node or 'auto' (default 1).")] = None,
+    arch: Arch = None,
+    accelerator: Accelerator = None,
+    devices: Annotated[str | None, typer.Option("--devices", help="Number of devices per node, -1 (all) or 'auto' (default 1).", callback=check_devices)] = None,
     strategy: Annotated[str | None, typer.Option("--strategy", help="Lightning strategy for several devices or nodes, e.g. ddp (data parallel: each process trains on its own shard of the cells; rank 0 writes the run). Not for --arch sem.")] = None,
-    num_nodes: Annotated[int | None, typer.Option("--num-nodes", help="Number of nodes for distributed training (default 1).")] = None,
-    precision: Annotated[str | None, typer.Option("--precision", help="Lightning precision, e.g. bf16-mixed or 16-mixed (GPU) for mixed precision; the acyclicity log-det, the guard, the SCM inverse and the NB likelihood stay float32/64 (default: 32-true).")] = None,
+    num_nodes: Annotated[int | None, typer.Option("--num-nodes", help="Number of nodes for distributed training (default 1).", callback=in_range(1))] = None,
+    precision: Precision = None,
     preload: Annotated[bool, typer.Option("--preload", help="Copy the data to the GPU once and build minibatches there (with --accelerator gpu).")] = False,
     backed: Annotated[bool, typer.Option("--backed", help="Out-of-core: leave the RNA matrix of DATA (.h5mu with modalities rna, prot, e.g. from cmcvae prepare) on disk and read each minibatch's cells from it.")] = False,
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue the interrupted fit in this run folder from its last checkpoint (RUN/checkpoints/last.ckpt), with the data, priors, config and seed it was started with; then write the run folder.")] = None,
@@ -40,6 +51,7 @@ def fit(
     While training, OUT/checkpoints/ holds a checkpoint of the last finished epoch (removed once the run folder is written); if the fit is cut, `cmcvae fit --resume OUT` continues it.
     """
     devices_ = None if devices is None else _devices(devices)
+    check_hardware(accelerator or "cpu", precision)  # before anything is read or written
     if resume is not None:
         _resume(resume, seeds, {
             "DATA": data, "--out": out, "--batch-key": batch_key, "--grn-prior": grn_prior,
@@ -131,4 +143,4 @@ def _fitted(model, out: Path, what: str | None = None) -> None:
 
 
 def _devices(value: str) -> int | str:
-    return int(value) if value.isdigit() else value
+    return int(value) if value.isdigit() or value == "-1" else value

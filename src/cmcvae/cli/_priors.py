@@ -18,6 +18,7 @@ import typer
 
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.cli._app import console, out_console
+from cmcvae.cli._options import in_range, out_path
 from cmcvae.cli._tables import prior_report_table
 from cmcvae.datasets import fetch_prior
 from cmcvae.pp import (
@@ -31,10 +32,12 @@ from cmcvae.pp import (
 priors_app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                          help="Fetch or filter prior networks (CollecTRI, OmniPath).")
 
-Out = Annotated[Path, typer.Option("--out", help="CSV (or .tsv) to write: columns source,target,weight.")]
+Out = Annotated[Path, typer.Option("--out", help="CSV (or .tsv) to write: columns source,target,weight.",
+                                    callback=out_path("file"))]
 CacheDir = Annotated[Path | None, typer.Option(
     "--cache-dir", help="Cache folder (default $CMCVAE_CACHE/priors or ~/.cache/cmcvae/priors).")]
-Timeout = Annotated[float, typer.Option("--timeout", help="Seconds to wait for the server to connect or send data.")]
+Timeout = Annotated[float, typer.Option("--timeout", help="Seconds to wait for the server to connect or send data.",
+                                        callback=in_range(0, what="a number of seconds", low_open=True))]
 Force = Annotated[bool, typer.Option("--force", help="Overwrite an existing --out file.")]
 Refresh = Annotated[bool, typer.Option("--refresh", help="Download again even if a cached copy exists.")]
 Genes = Annotated[Path | None, typer.Option(

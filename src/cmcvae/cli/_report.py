@@ -8,12 +8,13 @@ from typing import Annotated
 import typer
 
 from cmcvae.cli._app import console, out_console
+from cmcvae.cli._options import out_path
 from cmcvae.report import write_report_files
 
 
 def report(
     run: Annotated[Path, typer.Argument(help="Run folder written by `cmcvae fit` (or an ensemble folder).")],
-    out: Annotated[Path | None, typer.Option("--out", help="HTML file to write (default RUN/report.html).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="HTML file to write (default RUN/report.html).", callback=out_path("file"))] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing report.")] = False,
 ) -> None:
     """Write one self-contained HTML report (figures inline) and the figures as PNG and SVG."""

@@ -7,28 +7,42 @@ from typing import Annotated
 
 import typer
 
-from cmcvae.cli._app import Force, Seed, out_console
+from cmcvae import CMCVAEConfig
+from cmcvae.cli._app import Force, out_console
+from cmcvae.cli._options import (
+    MIN_RUN_CELLS,
+    RUN_PERTURBATIONS,
+    Arch,
+    MaxEpochs,
+    Regime,
+    Seed,
+    check_sim_sizes,
+    in_range,
+    out_path,
+)
 from cmcvae.cli._tables import summary_table
 from cmcvae.tl import run_default
 
 
 def run(
-    out: Annotated[Path, typer.Option("--out", help="Output folder (data/, run/, summary.json).")] = Path("cmcvae_run"),
+    out: Annotated[Path, typer.Option("--out", help="Output folder (data/, run/, summary.json).", callback=out_path("folder"))] = Path("cmcvae_run"),
     seed: Seed = 0,
-    max_epochs: Annotated[int | None, typer.Option("--max-epochs", help="Maximum training epochs.")] = None,
-    regime: Annotated[str, typer.Option("--regime", help="Simulated matched-pair direction: forward | reversed | mixed | confounded.")] = "forward",
-    cells: Annotated[int, typer.Option("--cells", help="Simulated training cells.")] = 20_000,
-    genes: Annotated[int, typer.Option("--genes", help="Simulated genes.")] = 500,
-    proteins: Annotated[int, typer.Option("--proteins", help="Simulated proteins.")] = 40,
-    donors: Annotated[int, typer.Option("--donors", help="Simulated training donors.")] = 8,
-    arch: Annotated[str | None, typer.Option("--arch", help="Model architecture: latent | sem (default: the config's; 'poster' = latent).")] = None,
+    max_epochs: MaxEpochs = None,
+    regime: Regime = "forward",
+    cells: Annotated[int, typer.Option("--cells", help=f"Simulated training cells (at least {MIN_RUN_CELLS}).", callback=in_range(MIN_RUN_CELLS, why=" (split 80/10/10 into train, validation and test cells: fewer leave too few to train and validate)"))] = 20_000,
+    genes: Annotated[int, typer.Option("--genes", help=f"Simulated genes (at least {RUN_PERTURBATIONS}: the screen knocks down {RUN_PERTURBATIONS}).", callback=in_range(RUN_PERTURBATIONS, why=f" (the simulated screen knocks down {RUN_PERTURBATIONS} genes)"))] = 500,
+    proteins: Annotated[int, typer.Option("--proteins", help="Simulated proteins (at most --genes − 2).", callback=in_range(1))] = 40,
+    donors: Annotated[int, typer.Option("--donors", help="Simulated training donors.", callback=in_range(1))] = 8,
+    arch: Arch = None,
     config: Annotated[Path | None, typer.Option("--config", help="YAML/JSON file of CMCVAEConfig fields.")] = None,
     force: Force = False,
 ) -> None:
     """The whole pipeline on the built-in default: simulate → fit → validate → summary."""
+    check_sim_sizes(cells, genes, proteins, donors, RUN_PERTURBATIONS)
     sim = {"n_cells": cells, "n_genes": genes, "n_proteins": proteins, "n_donors": donors, "regime": regime}
     extra = {} if arch is None else {"arch": arch}
     if config is not None:
+        CMCVAEConfig.from_file(config)  # refuse a bad config before simulating
         extra["config"] = config
     summary = run_default(out, seed=seed, force=force, max_epochs=max_epochs, sim_kwargs=sim, **extra)
     out_console.print(summary_table(summary))

@@ -7,22 +7,24 @@ from typing import Annotated
 
 import typer
 
-from cmcvae.cli._app import Force, Seed, console, out_console
+from cmcvae.cli._app import Force, console, out_console
+from cmcvae.cli._options import Regime, Seed, check_sim_sizes, in_range, out_path
 from cmcvae.datasets import simulate as simulate_dataset
 
 
 def simulate(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write train.h5mu, perturb.h5mu, priors/, protein_map.csv, truth/.")],
-    cells: Annotated[int, typer.Option("--cells", help="Number of training cells.")] = 20_000,
-    genes: Annotated[int, typer.Option("--genes", help="Number of genes.")] = 500,
-    proteins: Annotated[int, typer.Option("--proteins", help="Number of panel proteins (each encoded by one gene).")] = 40,
-    donors: Annotated[int, typer.Option("--donors", help="Number of training donors.")] = 8,
-    regime: Annotated[str, typer.Option("--regime", help="Matched-pair direction: forward | reversed | mixed | confounded.")] = "forward",
-    perturbations: Annotated[int, typer.Option("--perturbations", help="Number of knocked-down genes in the screen.")] = 30,
+    out: Annotated[Path, typer.Option("--out", help="Folder to write train.h5mu, perturb.h5mu, priors/, protein_map.csv, truth/.", callback=out_path("folder"))],
+    cells: Annotated[int, typer.Option("--cells", help="Number of training cells.", callback=in_range(1))] = 20_000,
+    genes: Annotated[int, typer.Option("--genes", help="Number of genes (at least 3).", callback=in_range(3))] = 500,
+    proteins: Annotated[int, typer.Option("--proteins", help="Number of panel proteins (each encoded by one gene; at most --genes − 2).", callback=in_range(1))] = 40,
+    donors: Annotated[int, typer.Option("--donors", help="Number of training donors.", callback=in_range(1))] = 8,
+    regime: Regime = "forward",
+    perturbations: Annotated[int, typer.Option("--perturbations", help="Number of knocked-down genes in the screen (at most --genes).", callback=in_range(0))] = 30,
     seed: Seed = 0,
     force: Force = False,
 ) -> None:
     """Simulate CITE-seq data with a known causal structure and a perturbation screen."""
+    check_sim_sizes(cells, genes, proteins, donors, perturbations)
     with console.status("Simulating…"):
         sim = simulate_dataset(n_cells=cells, n_genes=genes, n_proteins=proteins, n_donors=donors,
                                regime=regime, n_perturbations=perturbations, seed=seed)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from cmcvae import CMCVAEInputError
-from cmcvae.cli._app import Seed, out_console
+from cmcvae.cli._app import out_console
+from cmcvae.cli._options import Seed, in_range
 from cmcvae.cli._tables import aggregate_table, fmt, validation_table
 from cmcvae.tl import validate_run
 
@@ -24,9 +25,9 @@ def validate(
     perturbation_key: Annotated[str, typer.Option("--perturbation-key", help="obs column naming the targeted gene.")] = "perturbation",
     protein_map: Annotated[Path | None, typer.Option("--protein-map", help="protein,gene CSV (default: the map the run was fitted with).")] = None,
     no_knockdown_filter: Annotated[bool, typer.Option("--no-knockdown-filter", help="Keep perturbations whose target transcript did not drop.")] = False,
-    min_cells: Annotated[int, typer.Option("--min-cells", help="Minimum cells per perturbation (and control cells per condition).")] = 10,
-    fdr: Annotated[float, typer.Option("--fdr", help="Benjamini-Hochberg FDR for calling an observed effect significant.")] = 0.05,
-    test: Annotated[str, typer.Option("--test", help="welch | mannwhitney.")] = "welch",
+    min_cells: Annotated[int, typer.Option("--min-cells", help="Minimum cells per perturbation (and control cells per condition), at least 2.", callback=in_range(2, why=" (a mean and a variance need two cells per group)"))] = 10,
+    fdr: Annotated[float, typer.Option("--fdr", help="Benjamini-Hochberg FDR for calling an observed effect significant, in (0, 1].", callback=in_range(0, 1, what="a false discovery rate", low_open=True))] = 0.05,
+    test: Annotated[Literal["welch", "mannwhitney"], typer.Option("--test", case_sensitive=False, help="welch | mannwhitney.")] = "welch",
     seed: Seed = 0,
 ) -> None:
     """Zero-shot validation against a perturbation screen, with baselines."""

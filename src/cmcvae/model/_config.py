@@ -1,14 +1,20 @@
-"""Hyper-parameters of CMC-VAE (docs/design.md §1) in one dataclass, loadable from YAML/JSON."""
+"""Hyper-parameters of CMC-VAE (docs/design.md §1) in one dataclass, loadable from YAML/JSON.
+
+Every field is checked against its rule in :data:`FIELD_RULES` (type, then range or choices)
+whenever it is set, at creation included, so a config that exists is a valid one; a bad value
+raises :class:`~cmcvae.CMCVAEInputError` naming the field, the value, what is allowed and the
+default. :meth:`CMCVAEConfig.from_file` adds the file's name (and a parse error's line).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cmcvae._errors import CMCVAEInputError
+from cmcvae.model._schema import Rule, _Refused, check_value, number_list, read_mapping, real, whole
 
 #: The architectures: ``"latent"`` (the published latent VAE) and ``"sem"`` (feature-level SEM).
 ARCHS = ("latent", "sem")
@@ -16,8 +22,8 @@ ARCHS = ("latent", "sem")
 ARCH_ALIASES = {"poster": "latent"}
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+#: The largest seed: NumPy and Lightning take seeds in [0, 2³² − 1].
+MAX_SEED = 2**32 - 1
 
 
 @dataclass
@@ -90,61 +96,20 @@ class CMCVAEConfig:
     sem_lambda_prior: float = 0.0
     sem_prior_orient: bool = False
 
-    def __post_init__(self) -> None:
-        if isinstance(self.arch, str):  # one stored name per architecture
-            self.arch = ARCH_ALIASES.get(self.arch, self.arch)
-        if self.likelihood not in ("gaussian", "nb"):
-            raise CMCVAEInputError(
-                f"Unknown likelihood {self.likelihood!r}: use 'gaussian' (scaled log values) "
-                "or 'nb' (negative binomial on RNA counts)."
-            )
-        if self.n_latent_rna < 0 or self.n_latent_protein < 0 or self.n_latent < 1:
-            raise CMCVAEInputError(
-                "n_latent_rna and n_latent_protein must be at least 1 (0 only for the absent "
-                "modality in single-modality mode)."
-            )
-        for name in ("donor_onehot_max", "donor_embedding_dim"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise CMCVAEInputError(f"{name} must be a positive integer; got {value!r}.")
-        if len(self.split) != 3 or abs(sum(self.split) - 1.0) > 1e-6 or min(self.split) < 0:
-            raise CMCVAEInputError(
-                f"split must be three non-negative fractions summing to 1 (train, val, test); got {self.split}."
-            )
-        if not 0.0 <= self.prior_holdout < 1.0:
-            raise CMCVAEInputError("prior_holdout must be in [0, 1).")
-        self._check_sem()
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Every field is checked against :data:`FIELD_RULES` when it is set (also at creation)."""
+        rule = FIELD_RULES.get(name)
+        if rule is not None:
+            value = check_value(name, rule, value, _DEFAULTS.get(name))
+        object.__setattr__(self, name, value)
 
-    def _check_sem(self) -> None:
-        if self.arch not in ARCHS:
+    def __post_init__(self) -> None:
+        """The checks that involve two fields (each field was checked when it was set)."""
+        if self.n_latent < 1:
             raise CMCVAEInputError(
-                f"Unknown arch {self.arch!r}: use 'latent' (latent VAE; alias 'poster') or 'sem' "
-                "(feature-level causal SEM)."
-            )
-        if self.sem_score not in ("me", "nv", "ls"):
-            raise CMCVAEInputError(
-                f"Unknown sem_score {self.sem_score!r}: use 'me' (latent levels with measurement "
-                "noise), 'nv' (per-node noise variances) or 'ls' (least squares)."
-            )
-        for name in ("sem_thinning", "sem_prior_orient"):
-            if not isinstance(getattr(self, name), bool):
-                raise CMCVAEInputError(f"{name} must be true or false, not {getattr(self, name)!r}.")
-        for name in ("sem_l1", "sem_lambda_prior"):
-            if not _number(getattr(self, name)) or getattr(self, name) < 0:
-                raise CMCVAEInputError(f"{name} must be a non-negative number; got {getattr(self, name)!r}.")
-        if not _number(self.sem_floor) or not 0.0 <= self.sem_floor < 1.0:
-            raise CMCVAEInputError(f"sem_floor must be in [0, 1); got {self.sem_floor!r}.")
-        if not _number(self.sem_lr) or self.sem_lr <= 0:
-            raise CMCVAEInputError(f"sem_lr must be a positive number; got {self.sem_lr!r}.")
-        stages = self.sem_stages
-        ok = isinstance(stages, (list, tuple)) and len(stages) > 0 and all(
-            isinstance(st, (list, tuple)) and len(st) == 3 and all(_number(v) for v in st)
-            and st[0] > 0 and 0 < st[1] <= 1 and st[2] >= 0 and float(st[2]).is_integer()
-            for st in stages)
-        if not ok:
-            raise CMCVAEInputError(
-                "sem_stages must be a non-empty list of [mu, s, iterations] with mu > 0, "
-                f"0 < s <= 1 and a whole number of iterations >= 0; got {stages!r}."
+                "Config fields n_latent_rna and n_latent_protein are both 0: at least one must be "
+                "≥ 1 (0 only for the absent modality in single-modality mode); the defaults are "
+                f"{_DEFAULTS['n_latent_rna']} and {_DEFAULTS['n_latent_protein']}."
             )
 
     @property
@@ -159,8 +124,10 @@ class CMCVAEConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> CMCVAEConfig:
         """Build from a dictionary, rejecting unknown keys with the list of valid ones."""
+        if not isinstance(values, dict):
+            raise CMCVAEInputError(f"A config is a mapping of field: value, not {type(values).__name__}.")
         names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
+        unknown = sorted(set(values) - names, key=str)
         if unknown:
             raise CMCVAEInputError(
                 f"Unknown config key(s) {unknown}. Valid keys are: {sorted(names)}."
@@ -169,18 +136,94 @@ class CMCVAEConfig:
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> CMCVAEConfig:
-        """Read a YAML or JSON config file; ``overrides`` that are not ``None`` win."""
-        path = Path(path)
-        if not path.exists():
-            raise CMCVAEInputError(f"Config file {path} does not exist.")
-        text = path.read_text()
-        if path.suffix in (".yaml", ".yml"):
-            import yaml
+        """Read a YAML or JSON config file; ``overrides`` that are not ``None`` win.
 
-            values = yaml.safe_load(text) or {}
-        else:
-            values = json.loads(text)
-        if not isinstance(values, dict):
-            raise CMCVAEInputError(f"Config file {path} must hold a mapping of option: value.")
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls.from_dict(values)
+        Every field is checked (:data:`FIELD_RULES`); a file that cannot be parsed, is empty or
+        holds no mapping, and a field that is unknown or out of range, raise
+        :class:`~cmcvae.CMCVAEInputError` naming the file (and the line of a parse error).
+        """
+        values = read_mapping(path)
+        try:
+            config = cls.from_dict(values)
+        except CMCVAEInputError as err:
+            raise CMCVAEInputError(f"In config file {path}: {err}") from None
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return cls.from_dict({**config.to_dict(), **given}) if given else config
+
+
+def _split(value: Any) -> list[int | float]:
+    fractions = number_list(value, length=3)
+    if min(fractions) < 0 or abs(sum(fractions) - 1.0) > 1e-6 or fractions[0] <= 0:
+        raise _Refused(f"got {value!r}")
+    return fractions
+
+
+def _s_schedule(value: Any) -> list[int | float]:
+    values = number_list(value)
+    if not values or min(values) <= 0:
+        raise _Refused(f"got {value!r}")
+    return values
+
+
+def _sem_stages(value: Any) -> list[list[int | float]]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or not value:
+        raise _Refused(f"got {value!r}")
+    stages = [number_list(stage, length=3) for stage in value]
+    for mu, s, iterations in stages:
+        if mu <= 0 or not 0 < s <= 1 or iterations < 0 or not float(iterations).is_integer():
+            raise _Refused(f"got {value!r}")
+    return stages
+
+
+#: THE table of the config's fields: field → what it accepts (checked whenever a field is set).
+FIELD_RULES: dict[str, Rule] = {
+    "n_latent_rna": whole(0, text="(0 only for a data set without RNA)"),
+    "n_latent_protein": whole(0, text="(0 only for a data set without proteins)"),
+    "n_hidden": whole(1),
+    "n_layers": whole(1),
+    "likelihood": Rule("choice", choices=("nb", "gaussian")),
+    "allow_protein_to_rna": Rule("bool"),
+    "donor_onehot_max": whole(1),
+    "donor_embedding_dim": whole(1),
+    "beta": real(0),
+    "kl_warmup_epochs": whole(0),
+    "lambda_dag": real(0),
+    "lambda_prior": real(0),
+    "prior_margin": real(0),
+    "prior_sign": Rule("bool"),
+    "lambda_sparse": real(0),
+    "lambda_dec": real(0),
+    "lambda_ortho": real(0),
+    "prior_holdout": real(0, 1, high_open=True),
+    "dag_stages": whole(1),
+    "epochs_per_stage": whole(1),
+    "dag_penalty_growth": real(0, low_open=True),
+    "s_schedule": Rule("list", check=_s_schedule,
+                       text="a non-empty list of numbers > 0 (one per DAG stage, e.g. [1.0, 0.9, 0.8, 0.7])"),
+    "guard_margin": real(0, 1, low_open=True),
+    "lr": real(0, low_open=True),
+    "batch_size": whole(1),
+    "max_epochs": whole(1),
+    "early_stopping_patience": whole(0),
+    "split": Rule("list", check=_split,
+                  text="three fractions ≥ 0 (train, validation, test) summing to 1, train > 0"),
+    "seed": whole(0, MAX_SEED),
+    "threshold": real(0),
+    "edge_top_k": whole(1),
+    "arch": Rule("choice", choices=ARCHS, aliases=tuple(ARCH_ALIASES.items())),
+    "sem_l1": real(0),
+    "sem_floor": real(0, 1, high_open=True),
+    "sem_lr": real(0, low_open=True),
+    "sem_stages": Rule("list", check=_sem_stages,
+                       text="a non-empty list of [mu, s, iterations] with mu > 0, 0 < s ≤ 1 and a "
+                            "whole number of iterations ≥ 0"),
+    "sem_thinning": Rule("bool"),
+    "sem_score": Rule("choice", choices=("nv", "ls", "me")),
+    "sem_lambda_prior": real(0),
+    "sem_prior_orient": Rule("bool"),
+}
+
+_DEFAULTS: dict[str, Any] = {
+    f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+    for f in dataclasses.fields(CMCVAEConfig)
+}

@@ -27,6 +27,13 @@ from cmcvae.model.latent._sampling import make_loader
 
 log = logging.getLogger("cmcvae")
 
+#: Accelerator names the command line offers (Lightning's; ``"auto"`` picks a GPU when present).
+ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "auto")
+#: Precisions the model trains in: full float32 (``"32-true"``, the default) or mixed precision
+#: (``"16"`` and ``"bf16"`` are Lightning's short names of the mixed ones). Lightning's whole-model
+#: casts (``"16-true"``, ``"bf16-true"``, ``"64-true"``) are refused: parts of the model stay float32.
+PRECISIONS = ("32-true", "16-mixed", "bf16-mixed", "32", "16", "bf16")
+
 #: Lightning warnings that do not apply to this training (single-process loaders by design, …).
 _QUIET = (".*does not have many workers.*", ".*number of training batches.*",
           ".*exists and is not empty.*", ".*sync_dist=True.*")
@@ -121,6 +128,7 @@ class TrainingMixin:
         """
         if getattr(self, "_arch", None) is None or self._arch.data is None:
             raise CMCVAEInputError("This model was loaded without data; it can be inspected but not trained.")
+        check_hardware(accelerator, precision)
         self.global_rank = 0
         train_rows = np.flatnonzero(self.split == "train")
         if not self._arch.lightning:
@@ -239,6 +247,34 @@ def _uses_gpu(accelerator: Any) -> bool:
     if name == "gpu" or "cuda" in name:
         return True
     return name == "auto" and torch.cuda.is_available()
+
+
+def check_hardware(accelerator: Any = "cpu", precision: str | int | None = None) -> None:
+    """Refuse an accelerator this machine does not have, and a precision Lightning does not know.
+
+    Called before anything is written (the command line checks its options with it first).
+    An accelerator given as a Lightning ``Accelerator`` object is left to Lightning.
+    """
+    if isinstance(accelerator, str):
+        name = accelerator.lower()
+        if name in ("gpu", "cuda") and not torch.cuda.is_available():
+            visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+            raise CMCVAEInputError(
+                f"accelerator {accelerator!r} (--accelerator {accelerator}): no CUDA GPU is visible to "
+                "this process (torch.cuda.is_available() is False"
+                + (f"; CUDA_VISIBLE_DEVICES={visible!r}" if visible is not None else "")
+                + "). Train on the CPU with --accelerator cpu (accelerator='cpu'), or use "
+                "--accelerator auto, which picks a GPU only when there is one.")
+        if name == "mps" and not torch.backends.mps.is_available():
+            raise CMCVAEInputError(
+                f"accelerator {accelerator!r} (--accelerator mps): Apple's MPS backend is not "
+                "available here. Train on the CPU with --accelerator cpu, or use --accelerator auto.")
+    if precision is not None and str(precision) not in PRECISIONS:
+        raise CMCVAEInputError(
+            f"precision {precision!r} (--precision) is not supported: use 32-true (the default, full "
+            "float32), 16-mixed or bf16-mixed (mixed precision; the acyclicity, the guard and the "
+            "likelihood stay float32). Whole-model casts such as 16-true or 64-true are not "
+            "supported, as parts of the model stay float32.")
 
 
 def check_data_on_device(data_on_device: bool, accelerator: Any) -> None:
