@@ -109,13 +109,17 @@ def read_manifest(folder: str | Path) -> dict[str, dict[str, Any]]:
 
 def _write_manifest(folder: Path, files: dict[str, dict[str, Any]]) -> None:
     """Write the manifest atomically (a killed process leaves the old or the new one)."""
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / MANIFEST
     tmp = folder / f"{MANIFEST}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps({"format": MANIFEST_FORMAT, "written_by": "cmcvae",
-                               "files": dict(sorted(files.items()))}, indent=1) + "\n",
-                   encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"format": MANIFEST_FORMAT, "written_by": "cmcvae",
+                                   "files": dict(sorted(files.items()))}, indent=1) + "\n",
+                       encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as err:
+        raise CMCVAEInputError(f"Cannot write in {folder} ({err.strerror or err}); choose "
+                               "another --out where you may write.") from err
 
 
 def record_files(folder: str | Path, rels: Iterable[str], command: str) -> None:

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from cmcvae import __version__
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.io import check_files, claim_files, record_files, report_files
+from cmcvae.io import check_files, claim_files, record_files, report_files, run_folder_files
 from cmcvae.report._asymmetry import dogma_section, tf_section
 from cmcvae.report._context import RunContext
 from cmcvae.report._edges import edges_section
@@ -129,6 +129,12 @@ def _check_writable(folder: Path, out: Path, force: bool) -> None:
     if below is not None:
         raise CMCVAEInputError(f"--out {out} lies below {below}, which is a file, not a folder; "
                                "choose another --out.")
+    contract = {*run_folder_files(), *run_folder_files(ensemble=True)} - {"report.html"}
+    if out.resolve().parent == folder.resolve() and out.name in contract:
+        raise CMCVAEInputError(
+            f"--out {out} would write the report over the run folder's {out.name}, which other "
+            f"commands read; choose another --out (default: {folder / 'report.html'})."
+        )
     check_files(out.parent, [out.name], command="report", force=force, what="folder")
     check_files(folder, [r for r in report_files() if r.startswith("figures/")],
                 command="report", what="run folder")
