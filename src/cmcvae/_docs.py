@@ -40,7 +40,9 @@ seed
     fit where the workflow runs them): the same seed gives the same numbers.""",
     "force": """\
 force
-    Replace the files cmcvae writes in an existing, non-empty output; other files are kept.""",
+    Replace the files cmcvae recorded writing in an existing, non-empty output (its
+    ``.cmcvae-manifest.json``); other files are kept, a file cmcvae would write but did not
+    record is refused, and so is an input the replacement would remove.""",
     "out": """\
 out
     Run folder to write (``docs/design.md`` §3).""",

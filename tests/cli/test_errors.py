@@ -115,14 +115,17 @@ def test_unknown_config_key(tmp_path):
 
 
 def test_force_replaces_only_cmcvae_files_and_drops_stale_results(tmp_path):
-    from cmcvae.io import prepare_out_dir
+    from cmcvae.io import MANIFEST, prepare_out_dir, record_files
 
     run = tmp_path / "run"
     (run / "figures").mkdir(parents=True)
     (run / "figures" / "roc.png").write_bytes(b"png")
     for name in ("analysis.json", "validation.json", "report.html", "notes.txt"):
         (run / name).write_text("old")
+    record_files(run, ["figures/roc.png", "report.html"], "report")  # what cmcvae wrote
+    record_files(run, ["analysis.json"], "analyze")
+    record_files(run, ["validation.json"], "validate")
     with pytest.raises(CMCVAEInputError, match="--force"):
         prepare_out_dir(run, force=False)
     prepare_out_dir(run, force=True)
-    assert sorted(p.name for p in run.iterdir()) == ["notes.txt"]  # the user's file stays
+    assert sorted(p.name for p in run.iterdir()) == [MANIFEST, "notes.txt"]  # the user's file stays

@@ -26,10 +26,21 @@ Out-of-core RNA (a backed ``.h5mu``, rows read on demand):
 
 The run folder (``docs/design.md`` §3; its layout is defined once, in ``_run_folder.py``):
 
-- :data:`RUN_FILES`, :data:`CHECKPOINTS`, :data:`ENSEMBLE_FILE`, :data:`PRODUCERS`, :func:`producer`.
+- :data:`RUN_FILES`, :data:`CHECKPOINTS`, :data:`CHECKPOINT_FILES`, :data:`MODEL_FILES`,
+  :data:`PRIOR_FILES`, :data:`FIGURES`, :data:`ENSEMBLE_FILE`, :data:`ENSEMBLE_FILES`,
+  :data:`RUN_COMMANDS`, :data:`ENSEMBLE_COMMANDS`, :func:`run_folder_files`, :func:`report_files`,
+  :data:`PRODUCERS`, :func:`producer`.
 - :func:`prepare_out_dir`, :func:`write_run`, :func:`write_json`, :func:`clean_json`.
 - :func:`run_dir`, :func:`read_json`, :func:`read_csv`, :func:`require_columns`, :func:`missing_message`.
 - :func:`write_graphml`, :func:`edges_to_graph` — the edges as GraphML for Cytoscape / Gephi.
+
+What cmcvae wrote in a folder, and the only code that removes or overwrites with ``--force``
+(``_manifest.py``):
+
+- :data:`MANIFEST` (``.cmcvae-manifest.json``), :func:`read_manifest`, :func:`record_files`,
+  :func:`forget_files`, :func:`replaceable`.
+- :func:`prepare_output` (a folder a command writes), :func:`check_files` and
+  :func:`claim_files` (files a command adds to a folder).
 """
 
 from cmcvae.io._10x import read_10x_h5, read_10x_mtx
@@ -53,11 +64,28 @@ from cmcvae.io._contract import (
 )
 from cmcvae.io._graphml import edges_to_graph, write_graphml
 from cmcvae.io._h5 import from_anndata, read_h5ad, read_h5mu
+from cmcvae.io._manifest import (
+    MANIFEST,
+    check_files,
+    claim_files,
+    forget_files,
+    prepare_output,
+    read_manifest,
+    record_files,
+    replaceable,
+)
 from cmcvae.io._read import read_dataset
 from cmcvae.io._run_folder import (
+    CHECKPOINT_FILES,
     CHECKPOINTS,
+    ENSEMBLE_COMMANDS,
     ENSEMBLE_FILE,
+    ENSEMBLE_FILES,
+    FIGURES,
+    MODEL_FILES,
+    PRIOR_FILES,
     PRODUCERS,
+    RUN_COMMANDS,
     RUN_FILES,
     clean_json,
     is_pathlike,
@@ -66,8 +94,10 @@ from cmcvae.io._run_folder import (
     producer,
     read_csv,
     read_json,
+    report_files,
     require_columns,
     run_dir,
+    run_folder_files,
     write_json,
     write_run,
 )
@@ -75,12 +105,17 @@ from cmcvae.io._sniff import SUPPORTED_FORMATS, is_hdf5, sniff_format
 from cmcvae.io._tables import read_csv_pair, read_mtx_pair, read_pair
 
 __all__ = [
-    "CHECKPOINTS", "ENSEMBLE_FILE", "PRODUCERS", "RUN_FILES", "SUPPORTED_FORMATS", "BackedRows",
-    "as_rows", "check_counts", "check_input", "check_layout", "check_mudata", "check_values",
-    "clean_json", "edges_to_graph", "from_anndata", "get_counts", "input_modalities",
-    "is_backed_sparse", "is_hdf5", "is_pathlike", "missing_message", "prepare_out_dir", "producer",
+    "CHECKPOINTS", "CHECKPOINT_FILES", "ENSEMBLE_COMMANDS", "ENSEMBLE_FILE", "ENSEMBLE_FILES",
+    "FIGURES", "MANIFEST", "MODEL_FILES", "PRIOR_FILES", "PRODUCERS", "RUN_COMMANDS", "RUN_FILES",
+    "SUPPORTED_FORMATS", "BackedRows",
+    "as_rows", "check_counts", "check_files", "check_input", "check_layout", "check_mudata",
+    "check_values", "claim_files", "clean_json", "edges_to_graph", "forget_files", "from_anndata",
+    "get_counts", "input_modalities",
+    "is_backed_sparse", "is_hdf5", "is_pathlike", "missing_message", "prepare_out_dir",
+    "prepare_output", "producer",
     "read_10x_h5", "read_10x_mtx", "read_backed", "read_csv", "read_csv_pair", "read_dataset",
-    "read_h5ad", "read_h5mu", "read_input", "read_json", "read_mtx_pair", "read_pair",
-    "require_columns", "row_blocks", "run_dir", "sniff_format", "stored_values", "write_graphml",
-    "write_json", "write_run",
+    "read_h5ad", "read_h5mu", "read_input", "read_json", "read_manifest", "read_mtx_pair",
+    "read_pair", "record_files", "replaceable", "report_files",
+    "require_columns", "row_blocks", "run_dir", "run_folder_files", "sniff_format",
+    "stored_values", "write_graphml", "write_json", "write_run",
 ]

@@ -1,16 +1,18 @@
 """The run folder: which files it holds, which command writes each, how they are written and read.
 
 This module is the one place the run-folder layout is defined (``docs/design.md`` §3): the files
-``cmcvae fit`` writes (:data:`RUN_FILES`), the checkpoint folder of an interrupted fit
-(:data:`CHECKPOINTS`), the marker file of a seeds ensemble (:data:`ENSEMBLE_FILE`) and the
-command that produces each file (:data:`PRODUCERS`, used in every "not found" message).
+``cmcvae fit`` writes (:data:`RUN_FILES`, every file by name in :func:`run_folder_files`), the
+checkpoint folder of an interrupted fit (:data:`CHECKPOINTS`), the marker file of a seeds
+ensemble (:data:`ENSEMBLE_FILE`, :data:`ENSEMBLE_FILES`), the report's figures (:data:`FIGURES`)
+and the command that produces each file (:data:`PRODUCERS`, used in every "not found" message).
+What a command wrote in a folder is recorded in the folder's manifest (``_manifest.py``), and
+``--force`` replaces nothing else.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ import pandas as pd
 
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.io._graphml import write_graphml
+from cmcvae.io._manifest import Inputs, prepare_output, record_files
 
 #: Files and folders ``cmcvae fit`` / ``validate`` / ``analyze`` / ``report`` write in a run folder.
 RUN_FILES = ("model", "edges.csv", "latent_graph.csv", "matched_pairs.csv", "metrics.json",
@@ -26,35 +29,96 @@ RUN_FILES = ("model", "edges.csv", "latent_graph.csv", "matched_pairs.csv", "met
              "network.graphml", "analysis.json", "tf_target_edges.csv", "report.html", "figures")
 #: Checkpoint folder of a Lightning fit inside a run folder (``--resume`` reads it).
 CHECKPOINTS = "checkpoints"
+#: Files of :data:`CHECKPOINTS` while a fit trains (removed once the run folder is written).
+CHECKPOINT_FILES = ("fit_args.json", "last.ckpt")
+#: Files of ``model/`` (:meth:`cmcvae.CMCVAE.save`).
+MODEL_FILES = ("model.pt", "config.json")
+#: Files of ``priors/``: the prior edges used in training and held out from it.
+PRIOR_FILES = tuple(f"{key}_{part}.csv" for key in ("grn", "ppi") for part in ("train", "holdout"))
+#: Figures ``cmcvae report`` writes in ``figures/``, each as ``<name>.png`` and ``<name>.svg``.
+FIGURES = ("training_curves", "roc", "perturbation_auroc", "central_dogma_direct",
+           "tf_target_holdout_direct", "tf_target_train_direct", "tf_target_external_direct",
+           "recovery_direct", "recovery_total", "edge_stability")
 #: Marker file of a seeds ensemble folder (one ``seed_<k>/`` run folder per seed beside it).
 ENSEMBLE_FILE = "ensemble.json"
+#: Files ``cmcvae fit --seeds`` / ``validate`` / ``analyze`` / ``report`` write in an ensemble folder.
+ENSEMBLE_FILES = (ENSEMBLE_FILE, "stability.csv", "matched_pairs.csv", "network.graphml",
+                  "validation.json", "analysis.json", "report.html", "figures")
+#: The commands writing into a run folder, as its manifest records them.
+RUN_COMMANDS = ("fit", "validate", "analyze", "report")
+#: The commands writing into an ensemble folder, as its manifest records them.
+ENSEMBLE_COMMANDS = ("fit --seeds", "validate", "analyze", "report")
+
+
+def report_files() -> tuple[str, ...]:
+    """``report.html`` and every figure file ``cmcvae report`` may write (relative paths)."""
+    return ("report.html", *(f"figures/{name}.{ext}" for name in FIGURES for ext in ("png", "svg")))
+
+
+def run_folder_files(ensemble: bool = False) -> tuple[str, ...]:
+    """Every file a run folder (or, with ``ensemble``, an ensemble folder) may hold, by name.
+
+    Parameters
+    ----------
+    ensemble
+        The files of an ensemble folder itself (its ``seed_<k>/`` run folders excluded).
+
+    Returns
+    -------
+    tuple of str
+        Paths relative to the folder, e.g. ``"model/model.pt"``, ``"figures/roc.png"``.
+    """
+    if ensemble:
+        flat = [name for name in ENSEMBLE_FILES if name not in ("report.html", "figures")]
+        return (*flat, *report_files())
+    nested = {"model": MODEL_FILES, "priors": PRIOR_FILES}
+    flat = [name for name in RUN_FILES if name not in (*nested, "report.html", "figures")]
+    return (*flat, *(f"{folder}/{name}" for folder, names in nested.items() for name in names),
+            *(f"{CHECKPOINTS}/{name}" for name in CHECKPOINT_FILES), *report_files())
 
 
 def prepare_out_dir(out: str | Path, force: bool, what: str = "run folder",
-                    owned: tuple[str, ...] = RUN_FILES) -> Path:
-    """Create ``out``; refuse to touch a non-empty folder unless ``force``.
+                    owned: tuple[str, ...] = (*RUN_FILES, CHECKPOINTS), *,
+                    writes: tuple[str, ...] | None = None, command: str = "fit",
+                    replaces: tuple[str, ...] = RUN_COMMANDS, inputs: Inputs | None = None,
+                    check_only: bool = False) -> Path:
+    """Create the run folder ``out``; refuse a non-empty one unless ``force``.
 
-    With ``force`` only the files this package writes (``owned``) are replaced: they are removed
-    first, so results derived from an earlier fit (``analysis.json``, ``validation.json``, the
-    report) cannot sit beside a new model. Other files in the folder are left alone.
+    With ``force`` only the files cmcvae recorded writing there (its manifest) under ``owned``
+    are replaced: they are removed first, so results derived from an earlier fit
+    (``analysis.json``, ``validation.json``, the report) cannot sit beside a new model. A file
+    of the run folder's names that cmcvae did not record, or an input of the command that
+    would be removed, is a refusal; other files in the folder are left alone
+    (:func:`cmcvae.io.prepare_output`).
+
+    Parameters
+    ----------
+    out
+        The folder.
+    force
+        Replace the files cmcvae wrote there.
+    what
+        Name of the folder in messages.
+    owned
+        Names whose recorded files are replaced (default: the run folder's).
+    writes
+        Every file the command may write (default: :func:`run_folder_files`).
+    command, replaces
+        The command (as the manifest records it) and the commands whose files it replaces.
+    inputs
+        The command's inputs, ``{label: path}``: refused when ``--force`` would remove one.
+    check_only
+        Only check; change nothing.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
     """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise CMCVAEInputError(f"{out} exists and is a file, not a folder; choose another --out.")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise CMCVAEInputError(
-            f"The {what} {out} already exists and is not empty. Choose another --out or pass "
-            "--force to overwrite the files cmcvae writes there."
-        )
-    if out.exists() and force:
-        for name in owned:
-            path = out / name
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            elif path.exists() or path.is_symlink():
-                path.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    return prepare_output(out, force=force, owned=owned,
+                          writes=run_folder_files() if writes is None else writes,
+                          command=command, replaces=replaces, inputs=inputs, what=what,
+                          check_only=check_only)
 
 
 def clean_json(obj: Any) -> Any:
@@ -85,7 +149,7 @@ def write_run(out: str | Path, *, edges: pd.DataFrame, latent_graph: pd.DataFram
     """Write a fitted model's tables into the run folder ``out`` (design.md §3).
 
     The folder is expected to exist (:func:`prepare_out_dir`); the model's weights (``model/``)
-    are written by the model itself. This layer receives plain tables, so it never calls back
+    are written by the model itself. Every file is recorded in the folder's manifest first. This layer receives plain tables, so it never calls back
     into the model.
 
     Parameters
@@ -113,6 +177,10 @@ def write_run(out: str | Path, *, edges: pd.DataFrame, latent_graph: pd.DataFram
         ``out``.
     """
     out = Path(out)
+    files = ["edges.csv", "network.graphml", "latent_graph.csv", "matched_pairs.csv",
+             "metrics.json", "run.json", *(["split.csv"] if split is not None else []),
+             *(f"priors/{key}_{part}.csv" for key, parts in (priors or {}).items() for part in parts)]
+    record_files(out, files, "fit")  # recorded before written: a killed fit leaves them listed
     edges.to_csv(out / "edges.csv", index=False)
     write_graphml(edges, out / "network.graphml")
     latent_graph.to_csv(out / "latent_graph.csv", index=False)

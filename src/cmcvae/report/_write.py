@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from pathlib import Path
+
+from matplotlib.figure import Figure
 
 from cmcvae import __version__
 from cmcvae._errors import CMCVAEInputError
+from cmcvae.io import check_files, claim_files, record_files, report_files, run_folder_files
 from cmcvae.report._asymmetry import dogma_section, tf_section
 from cmcvae.report._context import RunContext
 from cmcvae.report._edges import edges_section
@@ -16,6 +20,33 @@ from cmcvae.report._recovery import recovery_section
 from cmcvae.report._stability import stability_section
 from cmcvae.report._summary import curves_section, data_section
 from cmcvae.report._validation import validation_section
+
+
+class RecordingSink(FigureSink):
+    """A :class:`FigureSink` that records each figure in the run folder's manifest before writing it.
+
+    A figure file of the same name that cmcvae did not record writing is never overwritten:
+    the figure becomes a note in the report instead.
+
+    Parameters
+    ----------
+    run
+        The run (or ensemble) folder; figures go to ``run/figures/``.
+    """
+
+    def __init__(self, run: Path) -> None:
+        super().__init__(run / "figures")
+        self.run = run
+
+    def add(self, name: str, draw: Callable[[], Figure], caption: str) -> str:
+        """Draw, record and save a figure (see :meth:`FigureSink.add`)."""
+        def recorded() -> Figure:
+            fig = draw()
+            claim_files(self.run, [f"figures/{name}.{ext}" for ext in ("svg", "png")],
+                        command="report", what="run folder")
+            return fig
+
+        return super().add(name, recorded, caption)
 
 
 def build_sections(ctx: RunContext, sink: FigureSink) -> list[Section]:
@@ -57,7 +88,8 @@ def write_report_files(run: str | Path, out: str | Path | None = None,
     out
         HTML file to write (default ``RUN/report.html``).
     force
-        Overwrite an existing ``out``.
+        Overwrite an existing ``out``, if an earlier report wrote it (the folder's manifest): a
+        file cmcvae's report did not write is never overwritten.
 
     Returns
     -------
@@ -78,14 +110,34 @@ def write_report_files(run: str | Path, out: str | Path | None = None,
         )
     if out.exists() and out.is_dir():
         raise CMCVAEInputError(f"{out} is a folder; --out must name an .html file.")
-    sink = FigureSink(ctx.folder / "figures")
+    _check_writable(ctx.folder, out, force)
+    sink = RecordingSink(ctx.folder)
     sections = build_sections(ctx, sink)
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     html = page("CMC-VAE run report", f"Run {ctx.label()} · cmcvae {__version__} · {stamp}",
                 sections)
     out.parent.mkdir(parents=True, exist_ok=True)
+    record_files(out.parent, [out.name], "report")
     out.write_text(html, encoding="utf-8")
     return out, sink.files
+
+
+def _check_writable(folder: Path, out: Path, force: bool) -> None:
+    """Refuse before drawing anything when the report or a figure would replace a file cmcvae's
+    report did not write (the user's, or another command's such as ``validation.json``)."""
+    below = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if below is not None:
+        raise CMCVAEInputError(f"--out {out} lies below {below}, which is a file, not a folder; "
+                               "choose another --out.")
+    contract = {*run_folder_files(), *run_folder_files(ensemble=True)} - {"report.html"}
+    if out.resolve().parent == folder.resolve() and out.name in contract:
+        raise CMCVAEInputError(
+            f"--out {out} would write the report over the run folder's {out.name}, which other "
+            f"commands read; choose another --out (default: {folder / 'report.html'})."
+        )
+    check_files(out.parent, [out.name], command="report", force=force, what="folder")
+    check_files(folder, [r for r in report_files() if r.startswith("figures/")],
+                command="report", what="run folder")
 
 
 def write_report(run: str | Path, out: str | Path | None = None, force: bool = False) -> Path:

@@ -16,7 +16,7 @@ from cmcvae.evaluate import (
     tf_target_asymmetry,
     tf_target_edges,
 )
-from cmcvae.io import write_json
+from cmcvae.io import check_files, record_files, write_json
 from cmcvae.model import CMCVAE
 from cmcvae.pp import read_network
 from cmcvae.tl._ensemble import is_ensemble, over_seeds, seed_runs
@@ -58,9 +58,14 @@ def analyze_run(run: str | Path, *, truth: str | Path | None = None,
         effect, and ``recovery`` with ``truth``.
     """
     run = Path(run)
+    inputs = {label: value for label, value in (("--truth", truth), ("--grn", grn), ("--data", data))
+              if isinstance(value, (str, Path))}
     if is_ensemble(run):
         return over_seeds(run, seed_runs(run), "analysis.json",
-                          lambda r: analyze_run(r, truth=truth, grn=grn, data=data, seed=seed))
+                          lambda r: analyze_run(r, truth=truth, grn=grn, data=data, seed=seed),
+                          command="analyze", inputs=inputs)
+    check_files(run, ("analysis.json", "tf_target_edges.csv"), command="analyze", inputs=inputs,
+                what="run folder")
     model = load_fitted(run)
     truth_edges = truth_pairs = None
     if truth is not None:
@@ -78,6 +83,7 @@ def analyze_run(run: str | Path, *, truth: str | Path | None = None,
         exclude = pd.concat([f for f in (splits["train"], _prior_split(run, "ppi_train.csv"))
                              if f is not None] or [_no_edges()])
         result["recovery"] = _recovery(run, model, nets, truth_edges, exclude, data, seed)
+    record_files(run, ["analysis.json"], "analyze")
     write_json(run / "analysis.json", result)
     return result
 
@@ -109,6 +115,7 @@ def _tf_target(run: Path, nets: dict, splits: dict[str, pd.DataFrame | None],
             for kind in _KINDS}
         result[split]["n_prior_edges"] = table.attrs.get("n_input", len(frame))
     if tables:
+        record_files(run, ["tf_target_edges.csv"], "analyze")
         pd.concat(tables, ignore_index=True).to_csv(run / "tf_target_edges.csv", index=False)
     return result
 

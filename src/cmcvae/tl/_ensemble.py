@@ -29,7 +29,18 @@ import pandas as pd
 from cmcvae._docs import fill_docs
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.graph.stability import aggregate_numbers, edge_stability, matched_pair_stability
-from cmcvae.io import ENSEMBLE_FILE, prepare_out_dir, read_input, write_graphml, write_json
+from cmcvae.io import (
+    ENSEMBLE_COMMANDS,
+    ENSEMBLE_FILE,
+    ENSEMBLE_FILES,
+    check_files,
+    claim_files,
+    prepare_out_dir,
+    read_input,
+    run_folder_files,
+    write_graphml,
+    write_json,
+)
 from cmcvae.pp import read_network, read_protein_map
 from cmcvae.tl._fit import fit_run
 
@@ -37,6 +48,10 @@ SUMMARY_METRICS = ("epochs", "is_dag", "n_latent_edges", "val_elbo")
 MIN_FREQUENCY = 0.5
 _SEED_DIR = re.compile(r"^seed_(\d+)$")
 _PATH_KEYS = ("data", "grn_prior", "ppi_prior", "protein_map")
+_LABELS = {"data": "DATA", "grn_prior": "--grn-prior", "ppi_prior": "--ppi-prior",
+           "protein_map": "--protein-map", "config": "--config"}
+#: the files of the ensemble folder itself that fit_seeds writes
+_SUMMARY_FILES = (ENSEMBLE_FILE, "stability.csv", "matched_pairs.csv", "network.graphml")
 
 
 def parse_seeds(spec: str | int | Iterable[int]) -> list[int]:
@@ -209,7 +224,10 @@ def fit_seeds(data: str | Path | md.MuData, out: str | Path, seeds: str | int | 
             f"{out} holds a single run (model/); write the seeds ensemble to another --out so its "
             "summary files do not mix with that run's."
         )
-    out = prepare_out_dir(out, force, what="ensemble folder")
+    out = Path(out)
+    given = {"data": data, **{key: fit_run_kwargs.get(key) for key in _LABELS if key != "data"}}
+    _prepare_ensemble(out, seeds, force, {_LABELS[key]: value for key, value in given.items()
+                                                if isinstance(value, (str, Path))})
     data, paths = _read_once(data, fit_run_kwargs)
     fit_seconds: dict[str, float] = {}
     runs: list[str] = []
@@ -226,6 +244,20 @@ def fit_seeds(data: str | Path | md.MuData, out: str | Path, seeds: str | int | 
         gc.collect()
     return summarize_ensemble(out, runs=runs, seeds=seeds,
                               extra={"data": paths["data"], "fit_seconds": fit_seconds})
+
+
+def _prepare_ensemble(out: Path, seeds: list[int], force: bool, inputs: dict[str, Any]) -> None:
+    """Check the ensemble folder and every seed's run folder, then clear what ``force`` replaces.
+
+    Nothing is removed unless every folder passes (:func:`cmcvae.io.prepare_out_dir`).
+    """
+    ensemble = {"what": "ensemble folder", "owned": ENSEMBLE_FILES,
+                "writes": run_folder_files(ensemble=True), "command": "fit --seeds",
+                "replaces": ENSEMBLE_COMMANDS, "inputs": inputs}
+    prepare_out_dir(out, force, check_only=True, **ensemble)
+    for seed in seeds:
+        prepare_out_dir(out / f"seed_{seed}", force, inputs=inputs, check_only=True)
+    prepare_out_dir(out, force, **ensemble)
 
 
 def summarize_ensemble(out: str | Path, *, runs: list[str] | None = None,
@@ -257,6 +289,7 @@ def summarize_ensemble(out: str | Path, *, runs: list[str] | None = None,
     out = Path(out)
     run_dirs = seed_runs(out) if runs is None else [out / r for r in runs]
     runs = [p.name for p in run_dirs]
+    claim_files(out, _SUMMARY_FILES, command="fit --seeds", what="ensemble folder")
     metrics: dict[str, dict] = {}
     found_seeds = []
     for run in run_dirs:
@@ -287,15 +320,22 @@ def summarize_ensemble(out: str | Path, *, runs: list[str] | None = None,
     return info
 
 
-def over_seeds(ens: Path, runs: list[Path], name: str, func: Callable[[Path], dict]) -> dict:
+def over_seeds(ens: Path, runs: list[Path], name: str, func: Callable[[Path], dict], *,
+               command: str, inputs: dict[str, Any] | None = None) -> dict:
     """Run ``func`` on every seed's run folder; write ``ens/name`` with mean ± spread across seeds.
 
     Every seed folder gets its own ``name``; the ensemble's file holds ``{"ensemble": {...},
     "aggregate": ...}`` where each number is ``{"mean", "sd", "min", "max", "values"}`` over
     seeds and each label (e.g. a call) is the common value or the list of the seeds' values.
+    ``command`` (as the manifests record it) may rewrite only its own files; every folder is
+    checked before the first seed runs (:func:`cmcvae.io.check_files`).
     """
+    for folder in (ens, *runs):
+        check_files(folder, [name], command=command, inputs=inputs,
+                    what="ensemble folder" if folder == ens else "run folder")
     results = [func(r) for r in runs]
     out = {"ensemble": {"runs": [r.name for r in runs], "n_seeds": len(runs)},
            "aggregate": aggregate_numbers(results)}
+    claim_files(ens, [name], command=command, inputs=inputs, what="ensemble folder")
     write_json(ens / name, out)
     return out

@@ -16,7 +16,20 @@ import pandas as pd
 
 from cmcvae._docs import fill_docs
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.io import CHECKPOINTS, prepare_out_dir, read_backed, read_input, write_json, write_run
+from cmcvae.io import (
+    CHECKPOINT_FILES,
+    CHECKPOINTS,
+    MODEL_FILES,
+    RUN_FILES,
+    forget_files,
+    prepare_out_dir,
+    read_backed,
+    read_input,
+    record_files,
+    run_folder_files,
+    write_json,
+    write_run,
+)
 from cmcvae.model import (
     CMCVAE,
     CMCVAEConfig,
@@ -29,6 +42,11 @@ from cmcvae.tl._fitted import json_or_empty
 
 #: the inputs a fit reads from a path or takes as an object, in the order fit_args.json lists them
 _INPUTS = ("grn_prior", "ppi_prior", "protein_map")
+#: how messages name each input of a fit
+_LABELS = {"data": "DATA", "grn_prior": "--grn-prior", "ppi_prior": "--ppi-prior",
+           "protein_map": "--protein-map", "config": "--config"}
+#: the checkpoint files, relative to the run folder
+_CKPT_FILES = tuple(f"{CHECKPOINTS}/{name}" for name in CHECKPOINT_FILES)
 
 
 @fill_docs
@@ -96,16 +114,19 @@ def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | N
     cfg = _fit_config(config, max_epochs, seed, overrides)
     check_lightning_options(cfg.arch, resume=resume, strategy=strategy, num_nodes=num_nodes)
     primary = is_primary_process(strategy, devices, num_nodes)  # False in a DDP child process
-    if resume:
-        _check_resumable(out, cfg)
-    elif primary:
-        _start_afresh(out, force)
     priors = {"grn_prior": grn_prior, "ppi_prior": ppi_prior, "protein_map": protein_map}
+    inputs = {_LABELS[key]: value for key, value in
+              {"data": data, **priors, "config": config}.items() if isinstance(value, (str, Path))}
+    if resume:
+        _check_resumable(out, cfg, inputs)
+    elif primary:
+        _start_afresh(out, force, inputs)
     hardware = {"accelerator": accelerator, "devices": devices, "strategy": strategy,
                 "num_nodes": num_nodes, "precision": precision, "data_on_device": data_on_device}
     args = _fit_args(data, batch_key, priors, cfg, hardware, backed)
     model = _build_model(data, batch_key, priors, cfg, backed)
     if checkpoints and primary and not resume:  # only once the inputs passed their checks
+        record_files(out, _CKPT_FILES, "fit")  # listed before written: a killed fit leaves them listed
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         write_json(ckpt_dir / "fit_args.json", args)
     model.train(progress_bar=progress_bar, checkpoint_dir=ckpt_dir if checkpoints or resume else None,
@@ -114,14 +135,19 @@ def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | N
         return model  # distributed training: rank 0 writes the run folder
     info = {key: args[key] for key in ("data", "batch_key", *_INPUTS)}
     info["config"] = model.config.to_dict()
-    _write_fitted(model, out, info)
+    _write_fitted(model, out, info, inputs)
     _clear_checkpoints(ckpt_dir)
     return model
 
 
-def _write_fitted(model: CMCVAE, out: Path, info: dict[str, Any]) -> Path:
-    """The run folder of a fitted model: its weights (``model/``) and tables (:func:`cmcvae.io.write_run`)."""
-    out = prepare_out_dir(out, force=True)
+def _write_fitted(model: CMCVAE, out: Path, info: dict[str, Any], inputs: dict[str, Any]) -> Path:
+    """The run folder of a fitted model: its weights (``model/``) and tables (:func:`cmcvae.io.write_run`).
+
+    Results of an earlier fit recorded in the folder (a resumed run's) are removed first; the
+    checkpoint stays until the run folder is written.
+    """
+    out = prepare_out_dir(out, force=True, owned=RUN_FILES, writes=_run_files(), inputs=inputs)
+    record_files(out, [f"model/{name}" for name in MODEL_FILES], "fit")
     model.save(out / "model", overwrite=True)
     split = pd.DataFrame({"cell": model.cell_names, "split": model.split}) if hasattr(model, "split") else None
     return write_run(out, edges=model.get_edges(), latent_graph=model.get_latent_graph(),
@@ -228,15 +254,23 @@ def _build_model(data: Any, batch_key: str | None, priors: dict[str, Any], cfg: 
     return CMCVAE(data, grn_prior=grn, ppi_prior=ppi, protein_map=pmap, config=cfg)
 
 
-def _start_afresh(out: Path, force: bool) -> None:
-    """Refuse an interrupted run without ``force``; make ``out`` ready before training."""
+def _run_files() -> tuple[str, ...]:
+    """The run folder's files but the checkpoint's."""
+    return tuple(name for name in run_folder_files() if name not in _CKPT_FILES)
+
+
+def _start_afresh(out: Path, force: bool, inputs: dict[str, Any]) -> None:
+    """Refuse an interrupted run without ``force``; make ``out`` ready before training.
+
+    With ``force`` the files an earlier fit (and validate, analyze, report) recorded there are
+    removed, its checkpoint included; anything else in ``out`` is kept (:func:`prepare_out_dir`).
+    """
     if not force and (out / CHECKPOINTS / "last.ckpt").is_file():
         raise CMCVAEInputError(
             f"{out} holds an interrupted run ({CHECKPOINTS}/last.ckpt): continue it with "
             f"`cmcvae fit --resume {out}`, or pass --force to train again from the start."
         )
-    prepare_out_dir(out, force)  # fail before training, not after
-    _clear_checkpoints(out / CHECKPOINTS)
+    prepare_out_dir(out, force, inputs=inputs)  # fail before training, not after
 
 
 def _nothing_to_resume(run: Path) -> str:
@@ -250,10 +284,13 @@ def _nothing_to_resume(run: Path) -> str:
             "--resume (with --force to reuse the folder).")
 
 
-def _check_resumable(out: Path, cfg: CMCVAEConfig) -> None:
-    """A checkpoint is there, and the config is the one the run was started with."""
+def _check_resumable(out: Path, cfg: CMCVAEConfig, inputs: dict[str, Any]) -> None:
+    """A checkpoint is there, the config is the one the run was started with, and the run
+    folder can be written once training ends (nothing of the user's in the way)."""
     if not (out / CHECKPOINTS / "last.ckpt").is_file():
         raise CMCVAEInputError(_nothing_to_resume(out))
+    prepare_out_dir(out, force=True, owned=RUN_FILES, writes=_run_files(), inputs=inputs,
+                    check_only=True)
     started = json_or_empty(out / CHECKPOINTS / "fit_args.json").get("config")
     if started is None:
         return
@@ -270,8 +307,9 @@ def _check_resumable(out: Path, cfg: CMCVAEConfig) -> None:
 
 def _clear_checkpoints(folder: Path) -> None:
     """Remove the files a fit keeps in ``folder`` while training (and ``folder`` if then empty)."""
-    for name in ("last.ckpt", "fit_args.json"):
+    for name in CHECKPOINT_FILES:
         if (folder / name).is_file():
             (folder / name).unlink()
+    forget_files(folder.parent, _CKPT_FILES)
     if folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()

@@ -8,7 +8,7 @@ import mudata as md
 import numpy as np
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.io import read_input, write_json
+from cmcvae.io import check_files, read_input, record_files, write_json
 from cmcvae.pp import prepare, read_network, read_protein_map
 
 
@@ -43,7 +43,8 @@ def prepare_run(inputs: list[str | Path], out: str | Path, *, batch_key: str | N
     empty_droplets
         Empty droplets' data: their protein counts enable DSB (``layers['dsb']``).
     force
-        Overwrite ``out`` and its side files.
+        Overwrite ``out`` and its side files, if an earlier ``cmcvae prepare`` wrote them (a
+        file of theirs that cmcvae did not record writing, or an input, is never overwritten).
 
     Returns
     -------
@@ -51,7 +52,10 @@ def prepare_run(inputs: list[str | Path], out: str | Path, *, batch_key: str | N
         The report written to ``atlas.report.json``, plus ``files`` (the paths written).
     """
     out = Path(out)
-    side = _side_files(out, force)
+    given = {**{f"INPUTS ({i + 1})": path for i, path in enumerate(inputs)},
+             "--protein-map": protein_map, "--grn-prior": grn_prior, "--ppi-prior": ppi_prior,
+             "--empty-droplets": empty_droplets}
+    side = _side_files(out, force, {k: v for k, v in given.items() if v is not None})
     datasets = _read_datasets(inputs)
     pmap = read_protein_map(protein_map) if protein_map is not None else None
     grn = read_network(grn_prior, "GRN prior") if grn_prior is not None else None
@@ -64,6 +68,9 @@ def prepare_run(inputs: list[str | Path], out: str | Path, *, batch_key: str | N
                             min_genes=min_genes, max_mito=max_mito, min_protein_counts=min_protein_counts,
                             empty_droplets=empty, grn_prior=grn, ppi_prior=ppi)
     out.parent.mkdir(parents=True, exist_ok=True)
+    written = [out, side["report"], side["protein_map"],
+               *(side[key] for key in ("grn_prior", "ppi_prior") if key in atlas.uns)]
+    record_files(out.parent, [p.name for p in written], "prepare")  # listed before written
     atlas.uns["protein_map"].to_csv(side["protein_map"], index=False)
     for key in ("grn_prior", "ppi_prior"):
         if key in atlas.uns:
@@ -75,18 +82,23 @@ def prepare_run(inputs: list[str | Path], out: str | Path, *, batch_key: str | N
     return report
 
 
-def _side_files(out: Path, force: bool) -> dict[str, Path]:
-    """The files written beside the atlas ``out``; refuse existing ones unless ``force``."""
+def _side_files(out: Path, force: bool, inputs: dict[str, str | Path]) -> dict[str, Path]:
+    """The files written beside the atlas ``out``; refuse what would lose a file.
+
+    An existing one needs ``force``, and is then replaced only if an earlier ``cmcvae prepare``
+    recorded writing it (the folder's manifest); an input among them is always refused.
+    """
     if out.suffix != ".h5mu":
         raise CMCVAEInputError(f"--out must be a .h5mu file, not {out.name!r}.")
+    below = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if below is not None:
+        raise CMCVAEInputError(f"--out {out} lies below {below}, which is a file, not a folder; "
+                               "choose another --out.")
     stem = out.with_suffix("")
     side = {"report": Path(f"{stem}.report.json"), "protein_map": Path(f"{stem}.protein_map.csv"),
             "grn_prior": Path(f"{stem}.grn.csv"), "ppi_prior": Path(f"{stem}.ppi.csv")}
-    existing = [p for p in (out, *side.values()) if p.exists()]
-    if existing and not force:
-        raise CMCVAEInputError(
-            f"{existing[0]} already exists; choose another --out or pass --force to overwrite it."
-        )
+    check_files(out.parent, [p.name for p in (out, *side.values())], command="prepare",
+                force=force, inputs=inputs, what="folder")
     return side
 
 

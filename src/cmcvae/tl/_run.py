@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 
 from cmcvae._docs import fill_docs
-from cmcvae.datasets import simulate
-from cmcvae.io import prepare_out_dir, write_json
+from cmcvae.datasets import SimulatedData, simulate
+from cmcvae.io import prepare_out_dir, prepare_output, record_files, write_json
 from cmcvae.tl._fit import fit_run
 from cmcvae.tl._validate import direction_accuracy_vs_truth, validate_run
 
@@ -46,7 +46,7 @@ def run_default(out: str | Path = "cmcvae_run", *, seed: int = 0, force: bool = 
         The content of ``summary.json``: seed, regime, matched-pair direction accuracy,
         zero-shot scores per method, counts, ``is_dag`` and seconds per step.
     """
-    out = prepare_out_dir(out, force, what="output folder", owned=("data", "run", "summary.json"))
+    out = _prepare(Path(out), force, overrides.get("config"))
     t0 = time.perf_counter()
     sim = simulate(seed=seed, **(sim_kwargs or {}))
     data_dir = sim.write(out / "data", force=True)
@@ -72,5 +72,22 @@ def run_default(out: str | Path = "cmcvae_run", *, seed: int = 0, force: bool = 
         "is_dag": model.metrics.get("is_dag"),
         "seconds": {"simulate": t_sim, "fit": t_fit, "total": time.perf_counter() - t0},
     }
+    record_files(out, ["summary.json"], "run")
     write_json(out / "summary.json", summary)
     return summary
+
+
+def _prepare(out: Path, force: bool, config: Any) -> Path:
+    """Check ``out``, its ``data/`` (a simulation) and ``run/`` (a run folder) before anything runs.
+
+    With ``force`` each of them keeps everything but the files cmcvae recorded writing there
+    (``--force`` of ``simulate``, ``fit`` and ``run``); a file cmcvae would write but did not
+    record, or the ``--config`` among the files replaced, is a refusal.
+    """
+    inputs = {"--config": config} if isinstance(config, (str, Path)) else {}
+    summary = {"force": force, "owned": ("summary.json",), "writes": ("summary.json",),
+               "command": "run", "inputs": inputs, "what": "output folder"}
+    prepare_output(out, **summary, check_only=True)
+    SimulatedData.prepare_folder(out / "data", force, inputs=inputs, check_only=True)
+    prepare_out_dir(out / "run", force, inputs=inputs, check_only=True)
+    return prepare_output(out, **summary)

@@ -19,11 +19,14 @@ from cmcvae.evaluate import (
     validate,
     write_validation,
 )
-from cmcvae.io import read_input
+from cmcvae.io import check_files, read_input, record_files
 from cmcvae.model import CMCVAE
 from cmcvae.pp import read_protein_map
 from cmcvae.tl._ensemble import is_ensemble, over_seeds, seed_runs
 from cmcvae.tl._fitted import load_fitted, training_counts
+
+#: the files validate writes in a run folder
+_WRITES = ("validation.json", "predictions.csv")
 
 
 @fill_docs
@@ -78,6 +81,9 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData, *, data=None,
         ``n_perturbations``, ``n_pairs``, ``filtering`` … and ``seconds``.
     """
     run = Path(run)
+    inputs = {label: value for label, value in (
+        ("--perturb", perturb), ("--perturb-protein", perturb_protein), ("--truth", truth_effects),
+        ("--protein-map", protein_map), ("--data", data)) if isinstance(value, (str, Path))}
     if is_ensemble(run):
         if not isinstance(perturb, md.MuData):  # read the screen once for all seeds
             perturb = read_input(perturb, perturb_protein)
@@ -87,7 +93,9 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData, *, data=None,
                       fdr=fdr, min_cells=min_cells, test=test, protein_map=protein_map,
                       condition_key=condition_key)
         return over_seeds(run, seed_runs(run), "validation.json",
-                          lambda r: validate_run(r, perturb, **kwargs))
+                          lambda r: validate_run(r, perturb, **kwargs), command="validate",
+                          inputs=inputs)
+    check_files(run, _WRITES, command="validate", inputs=inputs, what="run folder")
     model = load_fitted(run)
     pert = _read_screen(perturb, perturb_protein)
     check_perturbation_data(pert, control_label=control_label, perturbation_key=perturbation_key,
@@ -103,6 +111,7 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData, *, data=None,
                                     fdr=fdr, min_cells=min_cells, test=test,
                                     protein_map=model.pairs if pmap is None else pmap)
     results["seconds"] = time.perf_counter() - t0
+    record_files(run, _WRITES, "validate")
     write_validation(results, predictions, run)
     return results
 

@@ -10,6 +10,7 @@ import mudata as md
 import pandas as pd
 
 from cmcvae._errors import CMCVAEInputError
+from cmcvae.io import prepare_output, record_files
 
 OUTPUT_FILES = (
     "train.h5mu",
@@ -67,6 +68,32 @@ class SimulatedData:
     knockdown_effects: pd.DataFrame
     params: dict = field(default_factory=dict)
 
+    @staticmethod
+    def prepare_folder(out: str | Path, force: bool = False, *, inputs: dict | None = None,
+                       check_only: bool = False) -> Path:
+        """Make ``out`` ready for :meth:`write`; refuse whatever would lose a file.
+
+        A non-empty ``out`` needs ``force``; then the files an earlier simulation recorded
+        there are replaced, a file of a simulation's name that cmcvae did not record is a
+        refusal, and other files are left alone (:func:`cmcvae.io.prepare_output`).
+
+        Parameters
+        ----------
+        out
+            The folder.
+        force
+            Replace an earlier simulation's files.
+        inputs
+            Inputs of the calling command, ``{label: path}``: refused when one would be replaced.
+        check_only
+            Only check; change nothing.
+
+        Returns
+        -------
+        The folder as a :class:`~pathlib.Path`.
+        """
+        return _prepare_folder(out, force, inputs=inputs, check_only=check_only)
+
     def write(self, out: str | Path, force: bool = False) -> Path:
         """Write the dataset into folder ``out`` (layout in :data:`OUTPUT_FILES`).
 
@@ -75,7 +102,8 @@ class SimulatedData:
         out
             Output folder; created if missing.
         force
-            Overwrite the simulator's files in an existing non-empty folder. Other files in
+            Overwrite the simulator's files in an existing non-empty folder: only those an
+            earlier simulation recorded writing there (the folder's manifest). Other files in
             the folder are left alone.
 
         Returns
@@ -85,18 +113,11 @@ class SimulatedData:
         Raises
         ------
         CMCVAEInputError
-            If ``out`` is a file, or a non-empty folder and ``force`` is false.
+            If ``out`` is a file, a non-empty folder and ``force`` is false, or holds a file of
+            a simulation's name that cmcvae did not record writing (:meth:`prepare_folder`).
         """
-        out = Path(out)
-        if out.exists() and not out.is_dir():
-            raise CMCVAEInputError(
-                f"Output path {out} exists and is a file; choose a folder path for --out."
-            )
-        if out.is_dir() and any(out.iterdir()) and not force:
-            raise CMCVAEInputError(
-                f"Output folder {out} exists and is not empty; pass --force (force=True) to "
-                "overwrite the simulation files in it, or choose another --out."
-            )
+        out = self.prepare_folder(out, force)
+        record_files(out, OUTPUT_FILES, "simulate")  # listed before written
         (out / "priors").mkdir(parents=True, exist_ok=True)
         (out / "truth").mkdir(parents=True, exist_ok=True)
         for name, mdata in (("train.h5mu", self.mdata), ("perturb.h5mu", self.perturb)):
@@ -112,6 +133,14 @@ class SimulatedData:
         self.knockdown_effects.to_csv(out / "truth" / "knockdown_effects.csv", index=False)
         (out / "params.json").write_text(json.dumps(self.params, indent=2) + "\n")
         return out
+
+
+def _prepare_folder(out: str | Path, force: bool = False, *, inputs: dict | None = None,
+                    check_only: bool = False) -> Path:
+    """Make ``out`` ready for a simulation (:meth:`SimulatedData.prepare_folder`)."""
+    return prepare_output(out, force=force, owned=OUTPUT_FILES, writes=OUTPUT_FILES,
+                          command="simulate", inputs=inputs, what="output folder",
+                          check_only=check_only)
 
 
 def read_simulation(folder: str | Path) -> SimulatedData:
