@@ -189,3 +189,15 @@ CONFIG_CASES = [
          r"Trained 1 epochs", code=0),
 ]
 CASES: list[Case] = [*OPTION_CASES, *OUT_CASES, *CONFIG_CASES]
+
+#: ``cmcvae prepare`` options (the QC thresholds and the HVG count).
+PREPARE = ("prepare", "{sim}/train.h5mu", "--out", "{tmp}/atlas.h5mu")
+PREPARE_CASES: list[Case] = [
+    Case("prepare-n-top-genes-zero", (*PREPARE, "--n-top-genes", "0"), r"--n-top-genes 0 is out of range: use a whole number ≥ 1"),
+    Case("prepare-min-genes-negative", (*PREPARE, "--min-genes", "-1"), r"--min-genes -1 is out of range"),
+    Case("prepare-max-mito-above-one", (*PREPARE, "--max-mito", "1.5"), r"--max-mito 1.5 is out of range: use a fraction from 0 to 1"),
+    Case("prepare-min-protein-counts-negative", (*PREPARE, "--min-protein-counts", "-3"), r"--min-protein-counts -3(\.0)? is out of range"),
+    Case("prepare-out-below-a-file", ("prepare", "{sim}/train.h5mu", "--out", "{sim}/protein_map.csv/atlas.h5mu"),
+         r"is a regular file, so nothing can be written below it"),
+]
+CASES += PREPARE_CASES
