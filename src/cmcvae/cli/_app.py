@@ -30,7 +30,7 @@ console = Console(stderr=True)
 #: results (stdout)
 out_console = Console()
 
-Force = Annotated[bool, typer.Option("--force", help="Overwrite the files cmcvae writes in an existing output folder.")]
+Force = Annotated[bool, typer.Option("--force", help="Replace the files cmcvae wrote earlier in an existing output folder (those its .cmcvae-manifest.json lists); other files are never touched.")]
 
 #: Set (to anything but 0 or empty) to see the traceback of an error instead of one paragraph.
 DEBUG_ENV = "CMCVAE_DEBUG"
