@@ -2,9 +2,18 @@ import mudata as md
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.io import check_input, check_layout, check_mudata, input_modalities, read_input
+from cmcvae.io import (
+    check_input,
+    check_layout,
+    check_mudata,
+    check_values,
+    input_modalities,
+    read_input,
+)
+from cmcvae.io._contract import MAX_COUNT
 
 
 def test_h5ad_with_protein_expression(tiny_mdata, tmp_path):
@@ -61,3 +70,32 @@ def test_check_layout_and_input_errors(tiny_mdata):
     check_input(logged, batch_key=None, rna_mod=None, prot_mod=None, modality="protein", counts=False)
     rna, prot = input_modalities(tiny_mdata, "rna", None)
     assert rna is tiny_mdata["rna"] and prot is None
+
+
+# ------------------------------------------------------------------------------ implausible data
+def test_check_values_refuses_implausible_counts_before_anything_is_sized():
+    x = sp.csr_matrix(np.array([[1, 0, 3], [0, 2, 0]], dtype=np.float32))
+    check_values(x, "RNA")
+    x.data[1] = 2.0 ** 31  # overflows int32
+    with pytest.raises(CMCVAEInputError, match=r"RNA counts contain an implausible value .*1e\+07"):
+        check_values(x, "RNA")
+    x.data[1] = MAX_COUNT  # the ceiling itself is accepted
+    check_values(x, "RNA")
+    with pytest.raises(CMCVAEInputError, match="implausible"):
+        check_values(np.array([[1.0, MAX_COUNT + 1.0]]), "protein")
+    check_values(np.array([[1.0, 1e9]]), "protein", counts=False)  # continuous values: no ceiling
+
+
+def test_check_input_refuses_an_all_zero_modality_but_not_cells_without_counts(tiny_mdata):
+    m = tiny_mdata
+    prot = np.array(m["prot"].X)
+    prot[:10] = 0  # cells with zero protein counts are fine
+    m["prot"].X = prot
+    check_input(m, batch_key="donor", rna_mod="rna", prot_mod="prot")
+    m["prot"].X = np.zeros_like(prot)
+    with pytest.raises(CMCVAEInputError, match="The protein matrix is all zeros"):
+        check_input(m, batch_key="donor", rna_mod="rna", prot_mod="prot")
+    with pytest.raises(CMCVAEInputError, match="The RNA matrix is all zeros"):
+        check_values(sp.csr_matrix((5, 4), dtype=np.float32), "RNA")
+    with pytest.raises(CMCVAEInputError, match="all zeros"):
+        check_values(np.zeros((5, 4)), "RNA", counts=False)

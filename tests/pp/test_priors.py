@@ -1,6 +1,8 @@
 """Priors: reading decoupler/OmniPath layouts, preparing for a model, the real CollecTRI/OmniPath
 files, and the ``cmcvae priors`` sub-app on local input (fetching: tests/datasets/test_priors.py)."""
 
+import gzip
+import logging
 
 import anndata as ad
 import mudata as md
@@ -20,6 +22,7 @@ from cmcvae.pp import (
     read_gene_list,
     read_network,
     split_network,
+    standardise_network,
 )
 from tests._helpers import SHARED_DATA
 
@@ -232,3 +235,56 @@ def test_cli_omnipath_local_input_on_panel(tmp_path):
     assert res.exit_code == 0, res.output
     assert read_network(out).values.tolist() == [["CD45", "LCK_ab", -1.0]]
     assert "1 PPI edges among 2 of 2 panel proteins" in res.output
+
+
+# ------------------------------------------------------------------------------ refused, not altered
+@pytest.mark.parametrize("bad", ["activating", "NaN", "nan", "inf", "-Infinity", "1,5"])
+def test_a_weight_that_is_not_a_number_is_refused_naming_its_line(tmp_path, bad):
+    p = tmp_path / "net.tsv"
+    p.write_text(f"source\ttarget\tweight\nA\tB\t1\nB\tC\t{bad}\nC\tD\t\n")
+    with pytest.raises(CMCVAEInputError, match=rf"GRN prior file .* 1 weight\(s\) that are not finite numbers "
+                                               rf"\(column 'weight': line 3 \({bad!r}\)\)"):
+        read_network(p, "GRN prior")
+    table = pd.DataFrame({"source": ["A", "B"], "target": ["B", "C"], "weight": [1.0, float("nan")]})
+    assert read_network_table(table)["weight"].tolist() == [1.0, 0.0]  # a missing value: unknown sign
+    with pytest.raises(CMCVAEInputError, match=r"row 1 \('x'\)"):
+        read_network_table(table.assign(weight=["1", "x"]))
+
+
+def read_network_table(table: pd.DataFrame) -> pd.DataFrame:
+    return standardise_network(table, "GRN prior", "table")
+
+
+def test_empty_and_header_only_prior_files_are_refused(tmp_path):
+    empty, header = tmp_path / "empty.csv", tmp_path / "header.csv.gz"
+    empty.write_bytes(b"")
+    with gzip.open(header, "wt") as fh:
+        fh.write("source,target,weight\n")
+    with pytest.raises(CMCVAEInputError, match=r"GRN prior file .* is empty \(no header, no edges\)"):
+        read_network(empty, "GRN prior")
+    with pytest.raises(CMCVAEInputError, match=r"has no edges \(a header line source, target, weight"):
+        read_network(header, "GRN prior")
+    gz = tmp_path / "ok.csv.gz"
+    with gzip.open(gz, "wt") as fh:
+        fh.write("source,target,weight\nA,B,-1\n")
+    assert read_network(gz)["weight"].tolist() == [-1.0]
+
+
+def test_duplicate_edges_opposite_signs_refused_same_sign_merged_with_a_notice(caplog):
+    genes = ["TF1", "TF2", "G1", "G2"]
+    conflict = pd.DataFrame({"source": ["TF1", "TF2", "TF1", "TF1"], "target": ["G1", "G1", "G2", "G1"],
+                             "weight": [1.0, 1.0, 1.0, -1.0]})
+    with pytest.raises(CMCVAEInputError, match=r"lists 1 edge\(s\) both as activating and as repressing "
+                                               r"\(e\.g\. TF1→G1\)"):
+        filter_network(conflict, genes, what="GRN prior")
+    outside = conflict.assign(source=["TF1", "TF2", "X", "X"], target=["G1", "G1", "G2", "G2"])
+    assert len(filter_network(outside, genes)) == 2  # a conflict among edges not used is not an error
+    repeated = conflict.assign(weight=[1.0, 1.0, 1.0, 2.0])
+    with caplog.at_level(logging.WARNING, logger="cmcvae"):
+        kept = filter_network(repeated, genes, what="GRN prior")
+    assert kept.values.tolist() == [["TF1", "G1", 1.0], ["TF2", "G1", 1.0], ["TF1", "G2", 1.0]]
+    assert "lists 1 edge(s) more than once" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="cmcvae"):
+        filter_network(SMALL, ["TF1", "TF2", "G1", "G2"])
+    assert caplog.text == ""

@@ -342,3 +342,16 @@ def test_read_protein_map_accepts_published_column_names(tmp_path):
     assert list(pmap.columns) == ["protein", "gene"]
     assert sorted(pmap.loc[pmap.protein == "HLA_A", "gene"]) == ["HLA-A", "HLA-B", "HLA-C"]
     assert pmap.loc[pmap.protein == "CD274", "gene"].tolist() == ["CD274"]
+
+
+def test_a_map_without_a_protein_of_the_data_is_refused_like_a_prior_without_overlap(tmp_path):
+    pm = pd.DataFrame({"protein": ["CD999", "CD998"], "gene": ["g1", "g2"]})
+    with pytest.raises(CMCVAEInputError, match=r"protein map has no protein of the data .*CD999"):
+        matched_pairs(pm, ["A", "B"], ["g1", "g2"])
+    # proteins of the data that encode none of the model's genes: no pairs, but no error
+    assert len(matched_pairs(pd.DataFrame({"protein": ["A"], "gene": ["other"]}), ["A"], ["g1"])) == 0
+    assert len(matched_pairs(pm, [], ["g1"])) == 0  # RNA-only data: the map is not used
+    f = tmp_path / "m.csv"
+    f.write_text("protein,gene\n")
+    with pytest.raises(CMCVAEInputError, match="has a header but no rows"):
+        read_protein_map(f)

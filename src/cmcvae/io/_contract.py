@@ -5,8 +5,9 @@ Data the model can be set up on is a MuData with an RNA and a protein modality o
 
 - the modalities exist and are not empty; two modalities hold the same cells in the same order;
 - cell barcodes are unique (and, for one modality, feature names);
-- the values are raw counts (finite, non-negative integers; :func:`check_counts`) or, declared
-  with ``counts=False``, finite continuous values (:func:`check_values`);
+- the values are raw counts (finite, non-negative integers of at most :data:`MAX_COUNT`, i.e.
+  10⁷, per entry; :func:`check_counts`) or, declared with ``counts=False``, finite continuous
+  values (:func:`check_values`); a modality whose values are all zero is refused;
 - the batch key, when given, is a column of ``obs`` with a label for every cell.
 
 :func:`check_layout` checks everything but the values and returns the donor label per cell
@@ -32,6 +33,11 @@ from cmcvae.io._backed import stored_values
 from cmcvae.io._read import read_dataset
 
 md.set_options(pull_on_update=False)
+
+#: The largest count one entry (a gene or protein in one cell) may hold. Real UMI counts stay far
+#: below it (a whole cell holds ~10³–10⁵ UMIs); a larger value is a corrupt or mis-scaled
+#: matrix (e.g. an int32 overflow), refused before anything is sized from it.
+MAX_COUNT = 10_000_000
 
 
 def read_input(path: str | Path, protein_path: str | Path | None = None, **kwargs: Any) -> md.MuData:
@@ -112,10 +118,18 @@ def check_counts(matrix, what: str, require_integer: bool = True, block: int = 1
                     "cmcvae expects raw counts. If .X holds normalised values, store the raw counts in "
                     "layers['counts']."
                 )
+        if chunk.size and float(chunk.max()) > MAX_COUNT:
+            raise CMCVAEInputError(
+                f"The {what} counts contain an implausible value ({float(chunk.max()):.6g}; the "
+                f"largest count cmcvae accepts for one entry is {MAX_COUNT:.0e}): the matrix is "
+                "corrupt or not raw counts (e.g. an integer overflow, or values scaled by a large "
+                "factor). Fix or remove that entry, or store the raw UMI counts."
+            )
 
 
 def check_values(matrix, what: str, counts: bool = True) -> None:
-    """Raw counts (``counts=True``, see :func:`check_counts`) or finite continuous values."""
+    """Raw counts (``counts=True``, see :func:`check_counts`) or finite continuous values;
+    either way not all zero (:func:`check_not_all_zero`)."""
     if counts:
         try:
             check_counts(matrix, what)
@@ -124,11 +138,23 @@ def check_values(matrix, what: str, counts: bool = True) -> None:
                 f"{err} If the {what} data are continuous values by design (log-expression, "
                 "simulated levels, intensities), register them with counts=False."
             ) from None
-        return
-    if not all(np.isfinite(values).all() for values in stored_values(matrix)):
+    elif not all(np.isfinite(values).all() for values in stored_values(matrix)):
         raise CMCVAEInputError(
             f"The {what} values contain NaN or infinite entries; remove or impute them before fitting."
         )
+    check_not_all_zero(matrix, what)
+
+
+def check_not_all_zero(matrix, what: str) -> None:
+    """Refuse a modality whose values are all zero (nothing to learn from; the fit would
+    still "succeed" and report a meaningless graph). Cells with zero counts are fine."""
+    if any(np.any(values != 0) for values in stored_values(matrix)):
+        return
+    raise CMCVAEInputError(
+        f"The {what} matrix is all zeros (shape {tuple(matrix.shape)}): there is nothing to learn "
+        f"from. Check that the {what} counts were read from the right file, layer or modality "
+        "(.X, layers['counts'], --rna-layer/--protein-layer), or leave that modality out."
+    )
 
 
 # ---------------------------------------------------------------------------------------------

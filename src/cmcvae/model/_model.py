@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,10 @@ from cmcvae.model._training import TrainingMixin
 from cmcvae.pp import filter_network, matched_pairs, split_network
 
 SETUP_KEY = "cmcvae_setup"
+#: The fewest cells a model is built on, and the fewest in its training split: below them the
+#: split, the protein scaling and the graph are noise (a fit would still "succeed").
+MIN_CELLS = 50
+MIN_TRAIN_CELLS = 40
 log = logging.getLogger("cmcvae")
 
 
@@ -93,10 +98,7 @@ class CMCVAE(TrainingMixin):
         self.split = split_cells(len(inputs.obs_names), self.config.split, self.config.seed)
         self.cell_names = inputs.obs_names
         train_rows = np.flatnonzero(self.split == "train")
-        if len(train_rows) < 2:
-            raise CMCVAEInputError(
-                f"Too few cells to train ({len(inputs.obs_names)}); CMC-VAE needs at least a few dozen."
-            )
+        _check_cell_numbers(len(inputs.obs_names), len(train_rows), self.config.split)
         self._set_priors(grn_prior, ppi_prior)
         self.pairs = matched_pairs(protein_map, self.proteins, self.genes)
         self._arch = self._new_arch()
@@ -327,7 +329,7 @@ class CMCVAE(TrainingMixin):
             path = path / "model"
         if not (path / "model.pt").exists() or not (path / "config.json").exists():
             raise CMCVAEInputError(f"No saved model in {path}: expected model.pt and config.json.")
-        meta = json.loads((path / "config.json").read_text())
+        meta = _read_meta(path / "config.json")
         meta["config"].setdefault("arch", "latent")  # saved before arch existed
         meta["config"].setdefault("donor_onehot_max", 1 << 30)  # saved before donor embeddings
         self = cls(None, config=CMCVAEConfig.from_dict(meta["config"]))
@@ -337,9 +339,15 @@ class CMCVAE(TrainingMixin):
         self.pairs = pd.DataFrame(meta["pairs"])
         self.priors = {k: {s: pd.DataFrame(d) for s, d in v.items()} for k, v in meta["priors"].items()}
         self.metrics = meta.get("metrics", {})
-        state = torch.load(path / "model.pt", map_location="cpu", weights_only=True)
-        self._arch = self._new_arch()
-        self._arch.load_state_dict(state, counts=bool(self.setup.get("counts", True)))
+        try:
+            self._arch = self._new_arch()
+            state = torch.load(path / "model.pt", map_location="cpu", weights_only=True)
+            self._arch.load_state_dict(state, counts=bool(self.setup.get("counts", True)))
+        except (RuntimeError, ValueError, KeyError, TypeError, IndexError, ArithmeticError,
+                EOFError, OSError, pickle.UnpicklingError) as err:
+            problem = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise CMCVAEInputError(_corrupt_model(
+                path / "model.pt", f"it does not load with config.json: {problem}")) from None
         self.is_trained = True
         return self
 
@@ -349,6 +357,49 @@ class CMCVAE(TrainingMixin):
         n_p = len(getattr(self, "proteins", []))
         described = ARCHITECTURES[self.config.arch].describe(self.config)
         return f"CMCVAE({status}; {n_g} genes, {n_p} proteins, {described})"
+
+
+_META_KEYS = {"config": dict, "genes": list, "proteins": list, "donors": list, "setup": dict,
+              "pairs": dict, "priors": dict}
+
+
+def _corrupt_model(path: Path, problem: str) -> str:
+    return (f"The saved model file {path} is corrupt ({problem}). cmcvae writes it itself: "
+            f"restore the run folder from a copy, or fit the run again (`cmcvae fit ... --out "
+            f"{path.parent.parent}`).")
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    """The ``config.json`` of a saved model, checked for the keys :meth:`CMCVAE.load` reads."""
+    try:
+        meta = json.loads(path.read_bytes())
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise CMCVAEInputError(_corrupt_model(path, f"not valid JSON: {err}")) from None
+    if not isinstance(meta, dict):
+        raise CMCVAEInputError(_corrupt_model(path, "not a JSON object"))
+    bad = [key for key, kind in _META_KEYS.items() if not isinstance(meta.get(key), kind)]
+    if bad:
+        raise CMCVAEInputError(_corrupt_model(path, f"missing or malformed {', '.join(bad)}"))
+    if not meta["genes"] and not meta["proteins"]:
+        raise CMCVAEInputError(_corrupt_model(path, "it lists no genes and no proteins"))
+    return meta
+
+
+def _check_cell_numbers(n_cells: int, n_train: int, split: list[float]) -> None:
+    """Refuse data with fewer than :data:`MIN_CELLS` cells or :data:`MIN_TRAIN_CELLS` training cells."""
+    if n_cells < MIN_CELLS:
+        raise CMCVAEInputError(
+            f"Too few cells to train: the data has {n_cells} cells; CMC-VAE needs at least "
+            f"{MIN_CELLS} (and thousands for a graph worth reading). Fit on more cells, e.g. "
+            "several samples or donors together."
+        )
+    if n_train < MIN_TRAIN_CELLS:
+        raise CMCVAEInputError(
+            f"Too few training cells: the split {split} leaves {n_train} of the {n_cells} cells "
+            f"for training; CMC-VAE needs at least {MIN_TRAIN_CELLS}. Give the training split a "
+            "larger fraction (config split: [train, val, test], e.g. [0.8, 0.1, 0.1]) or fit on "
+            "more cells."
+        )
 
 
 def _json_default(obj):

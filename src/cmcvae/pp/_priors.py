@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -32,6 +33,8 @@ import pandas as pd
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.pp._complexes import COLLECTRI_COMPLEXES, OMNIPATH_COMPLEX_SEP, expand_complexes
 from cmcvae.pp._protein_map import read_protein_map
+
+log = logging.getLogger("cmcvae")
 
 __all__ = [
     "filter_network",
@@ -90,6 +93,72 @@ def _as_flag(values: pd.Series) -> np.ndarray:
     return text.isin(["1", "1.0", "true", "t", "yes"]).to_numpy()
 
 
+def _numeric_weights(values: pd.Series, what: str, origin: str) -> pd.Series:
+    """The weight column as floats: a missing value (an empty field) is 0.0, an unknown sign; a
+    value that is not a finite number (text, ``NaN``, ``inf``) is refused (its sign would
+    otherwise be lost), naming the first rows (file lines count the header)."""
+    missing = values.isna().to_numpy()
+    weight = pd.to_numeric(values, errors="coerce").astype(float)
+    bad = ~missing & ~np.isfinite(weight.to_numpy())
+    if not bad.any():
+        return weight.fillna(0.0)
+    where = np.flatnonzero(bad)
+    if origin.startswith("file"):
+        rows = ", ".join(f"line {int(values.index[i]) + 2} ({values.iloc[i]!r})" for i in where[:5])
+    else:
+        rows = ", ".join(f"row {values.index[i]!r} ({values.iloc[i]!r})" for i in where[:5])
+    raise CMCVAEInputError(
+        f"The {what} {origin} has {int(bad.sum())} weight(s) that are not finite numbers "
+        f"(column {values.name!r}: {rows}{', …' if len(where) > 5 else ''}). A weight is the "
+        "edge's sign or strength (e.g. 1 activating, -1 repressing, 0 or empty for an unknown "
+        "sign): write a number there or delete those rows."
+    )
+
+
+def check_duplicate_edges(net: pd.DataFrame, what: str) -> pd.DataFrame:
+    """Refuse edges listed more than once with opposite signs; merge same-sign repeats (first
+    row kept) with a notice on the ``cmcvae`` logger.
+
+    Parameters
+    ----------
+    net
+        ``source,target,weight`` network.
+    what
+        Name used in the messages (e.g. ``"GRN prior"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``net`` with each (source, target) once.
+
+    Raises
+    ------
+    CMCVAEInputError
+        When an edge appears with a positive and a negative weight.
+    """
+    dup = net.duplicated(["source", "target"], keep=False)
+    if not dup.any():
+        return net
+    sign = np.sign(net.loc[dup, "weight"].to_numpy(dtype=float))
+    groups = pd.DataFrame({"source": net.loc[dup, "source"], "target": net.loc[dup, "target"],
+                           "sign": sign}).groupby(["source", "target"], sort=False)["sign"]
+    span = groups.max() - groups.min()
+    conflicts = span[span >= 2].index.tolist()
+    if conflicts:
+        listed = ", ".join(f"{s}→{t}" for s, t in conflicts[:5])
+        raise CMCVAEInputError(
+            f"The {what} lists {len(conflicts)} edge(s) both as activating and as repressing "
+            f"(e.g. {listed}{', …' if len(conflicts) > 5 else ''}); cmcvae will not pick a sign "
+            "for you. Keep one row per source,target with the sign you trust, or set its weight "
+            "to 0 (unknown sign)."
+        )
+    out = net.drop_duplicates(["source", "target"]).reset_index(drop=True)
+    log.warning("The %s lists %d edge(s) more than once (without opposite signs); each is used "
+                "once, with the weight of its first row.",
+                what, len(net) - len(out))
+    return out
+
+
 def standardise_network(df: pd.DataFrame, what: str, origin: str) -> pd.DataFrame:
     """Map a prior table's columns onto ``source,target,weight`` (weight: sign / mode of regulation).
 
@@ -132,7 +201,7 @@ def standardise_network(df: pd.DataFrame, what: str, origin: str) -> pd.DataFram
         df = df[_as_flag(df[cols["is_directed"]])]
     wcol = _pick(cols, _WEIGHT_COLUMNS)
     if wcol is not None:
-        weight = pd.to_numeric(df[wcol], errors="coerce").fillna(0.0).astype(float)
+        weight = _numeric_weights(df[wcol], what, origin)
     else:
         weight = pd.Series(1.0, index=df.index)
         for stim, inhib in _SIGN_PAIRS:
@@ -169,27 +238,40 @@ def read_network(path: str | Path, what: str = "prior") -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``source``, ``target`` (str) and ``weight`` (float; 1.0 when the file has none,
-        0.0 where a value is missing).
+        0.0 where a field is empty: an unknown sign).
 
     Raises
     ------
     CMCVAEInputError
-        When the file does not exist, cannot be parsed or lacks source/target columns.
+        When the file does not exist, is empty or has no edge, cannot be parsed, lacks
+        source/target columns or has a weight that is neither empty nor a finite number.
     """
     path = Path(path)
     if not path.exists():
         raise CMCVAEInputError(f"The {what} file {path} does not exist.")
     if path.is_dir():
         raise CMCVAEInputError(f"The {what} path {path} is a folder; pass a CSV/TSV file.")
+    layout = ("Networks use decoupler's convention: a CSV or TSV with a header line "
+              "source,target[,weight] and one edge per line")
     try:
         df = pd.read_csv(path, sep=_guess_sep(path), dtype=str, keep_default_na=False,
                          na_values=[""], low_memory=False)
+    except pd.errors.EmptyDataError:
+        raise CMCVAEInputError(
+            f"The {what} file {path} is empty (no header, no edges). {layout}; write the edges "
+            "into it, or leave the prior out."
+        ) from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as err:
         raise CMCVAEInputError(
-            f"Could not read the {what} file {path} as CSV/TSV ({err}). Networks use decoupler's "
-            "convention: a CSV or TSV with columns source,target[,weight]."
+            f"Could not read the {what} file {path} as CSV/TSV ({err}). {layout}."
         ) from err
-    return standardise_network(df, what, f"file {path}")
+    out = standardise_network(df, what, f"file {path}")
+    if len(out) == 0:
+        raise CMCVAEInputError(
+            f"The {what} file {path} has no edges (a header line {', '.join(map(str, df.columns))} "
+            f"and {len(df)} usable rows). {layout}; add the edges, or leave the prior out."
+        )
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,17 +279,19 @@ def read_network(path: str | Path, what: str = "prior") -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 def filter_network(net: pd.DataFrame, sources: list[str], targets: list[str] | None = None,
                    what: str = "prior") -> pd.DataFrame:
-    """Keep edges whose source and target are model features; drop self-loops and duplicates.
+    """Keep edges whose source and target are model features; drop self-loops and duplicates
+    (:func:`check_duplicate_edges`: same-sign repeats are merged with a notice).
 
     Raises
     ------
     CMCVAEInputError
-        When no edge is left (the prior does not overlap the data's features).
+        When no edge is left (the prior does not overlap the data's features), or an edge kept
+        is listed with opposite signs.
     """
     targets = sources if targets is None else targets
     keep = net["source"].isin(set(sources)) & net["target"].isin(set(targets))
     keep &= net["source"] != net["target"]
-    out = net[keep].drop_duplicates(["source", "target"]).reset_index(drop=True)
+    out = check_duplicate_edges(net[keep].reset_index(drop=True), what)
     if len(out) == 0:
         example = ", ".join(net["source"].astype(str).head(3))
         raise CMCVAEInputError(

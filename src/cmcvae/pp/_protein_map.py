@@ -37,6 +37,7 @@ rules are documented there (``_antigen.py``).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -49,6 +50,8 @@ from cmcvae.pp._antigen import (
     default_reference,
     is_isotype,
 )
+
+log = logging.getLogger("cmcvae")
 
 __all__ = [
     "PANEL_COLUMNS",
@@ -266,7 +269,13 @@ def read_protein_map(path: str | Path) -> pd.DataFrame:
             f"The protein map {path} could not be read as a table ({err}); write it as a UTF-8 "
             "CSV with a header line protein,gene."
         ) from err
-    return _normalise_map_frame(df, str(path))
+    out = _normalise_map_frame(df, str(path))
+    if len(out) == 0:
+        raise CMCVAEInputError(
+            f"The protein map {path} has a header but no rows; add one row per antibody and "
+            "encoded gene (protein,gene), or leave the map out."
+        )
+    return out
 
 
 def matched_pairs(protein_map: pd.DataFrame | None, proteins: list[str], genes: list[str]) -> pd.DataFrame:
@@ -289,8 +298,10 @@ def matched_pairs(protein_map: pd.DataFrame | None, proteins: list[str], genes: 
     Raises
     ------
     CMCVAEInputError
-        If ``protein_map`` lacks the ``protein`` or ``gene`` column.
+        If ``protein_map`` lacks the ``protein`` or ``gene`` column, or names none of
+        ``proteins`` (like a GRN prior with no edge among the genes).
     """
+    given = protein_map is not None
     if protein_map is None:
         protein_map = pd.DataFrame({"protein": list(proteins), "gene": list(proteins)})
     missing = {"protein", "gene"} - set(protein_map.columns)
@@ -298,5 +309,17 @@ def matched_pairs(protein_map: pd.DataFrame | None, proteins: list[str], genes: 
         raise CMCVAEInputError(
             f"The protein map lacks column(s) {sorted(missing)}; it needs columns protein,gene."
         )
-    keep = protein_map["protein"].isin(set(proteins)) & protein_map["gene"].isin(set(genes))
+    on_panel = protein_map["protein"].isin(set(proteins))
+    if given and proteins and len(protein_map) and not on_panel.any():
+        example = ", ".join(protein_map["protein"].astype(str).head(3))
+        raise CMCVAEInputError(
+            f"The protein map has no protein of the data ({len(protein_map)} rows read, e.g. "
+            f"proteins {example}; data proteins e.g. {', '.join(list(proteins)[:3])}). Check that "
+            "it uses the same antibody names as the data's protein features, or leave the map out "
+            "(proteins named like genes are then paired)."
+        )
+    keep = on_panel & protein_map["gene"].isin(set(genes))
+    if given and not keep.any() and on_panel.any():
+        log.warning("The protein map's %d proteins of the data encode none of the model's genes: "
+                    "no matched pairs.", int(on_panel.sum()))
     return protein_map[keep].reset_index(drop=True)

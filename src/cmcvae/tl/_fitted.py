@@ -15,17 +15,39 @@ from cmcvae.model import CMCVAE
 
 
 def json_or_empty(path: Path) -> dict:
-    """The JSON object in ``path``, or ``{}`` when the file does not exist."""
+    """The JSON object in ``path``, or ``{}`` when the file does not exist.
+
+    Raises
+    ------
+    CMCVAEInputError
+        When the file is not a JSON object (cut, edited by hand, or not cmcvae's).
+    """
     if not path.exists():
         return {}
-    return json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise CMCVAEInputError(_corrupt(path, f"not valid JSON: {err}")) from None
+    if not isinstance(data, dict):
+        raise CMCVAEInputError(_corrupt(path, f"a JSON {type(data).__name__}, not an object"))
+    return data
+
+
+def _corrupt(path: Path, problem: str) -> str:
+    """The message for a run-folder file that cmcvae cannot read back."""
+    return (f"{path} is corrupt ({problem}). cmcvae writes this file itself: restore it from a "
+            f"copy, or fit the run again (`cmcvae fit ... --out {path.parent}`).")
 
 
 def load_fitted(run: Path) -> CMCVAE:
     """The model of the run folder ``run`` (a clean error when ``run`` is not a run folder)."""
     if not (run / "model").is_dir():
         raise CMCVAEInputError(f"{run} is not a run folder (no model/); fit one with `cmcvae fit`.")
-    return CMCVAE.load(run / "model")
+    model = CMCVAE.load(run / "model")
+    json_or_empty(run / "run.json")  # a corrupt run record is refused up front, not skipped
+    if (run / "split.csv").exists():
+        _read_split(run / "split.csv", nrows=0)
+    return model
 
 
 def training_counts(run: Path, data: str | Path | md.MuData | None, model: CMCVAE) -> tuple:
@@ -49,6 +71,8 @@ def training_counts(run: Path, data: str | Path | md.MuData | None, model: CMCVA
     """
     if data is None:
         data = json_or_empty(run / "run.json").get("data")
+        if data is not None and not isinstance(data, str):
+            raise CMCVAEInputError(_corrupt(run / "run.json", f"its 'data' is {data!r}, not a path"))
         if not data:
             raise CMCVAEInputError(
                 f"The run {run} does not record its training data; pass it with --data TRAIN.h5mu."
@@ -73,9 +97,21 @@ def _training_cells(split_file: Path, obs_names: pd.Index) -> np.ndarray:
     """Mask of the training-split cells (every cell without ``split.csv`` or when none match)."""
     cells = np.ones(len(obs_names), dtype=bool)
     if split_file.exists():
-        split = pd.read_csv(split_file)
+        split = _read_split(split_file)
         train_cells = split.loc[split["split"] == "train", "cell"].astype(str).to_numpy()
         cells = np.isin(obs_names.astype(str).to_numpy(), train_cells)
         if not cells.any():
             cells[:] = True
     return cells
+
+
+def _read_split(split_file: Path, nrows: int | None = None) -> pd.DataFrame:
+    """``split.csv`` (columns ``cell,split``), or a clear error when it is corrupt."""
+    try:
+        split = pd.read_csv(split_file, dtype=str, nrows=nrows)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as err:
+        raise CMCVAEInputError(_corrupt(split_file, f"not a CSV table: {err}")) from None
+    if not {"cell", "split"} <= set(split.columns):
+        raise CMCVAEInputError(_corrupt(split_file, f"columns {list(split.columns)}, expected "
+                                                    "cell,split"))
+    return split
