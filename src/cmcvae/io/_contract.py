@@ -205,7 +205,8 @@ def check_mudata(mdata: md.MuData, batch_key: str | None, rna_mod: str = RNA_MOD
             raise CMCVAEInputError(
                 f"The {what} modality {mod!r} is missing; the data has modalities "
                 f"{list(mdata.mod)}. CMC-VAE needs RNA and protein from the same cells: name "
-                f"them 'rna' and 'prot' or pass the names (--rna-mod / --protein-mod)."
+                f"them 'rna' and 'prot' in the file, or pass their names in Python with "
+                f"`CMCVAE.setup_mudata(mdata, rna_mod=..., prot_mod=...)`."
             )
     rna, prot = mdata.mod[rna_mod], mdata.mod[prot_mod]
     if rna.n_obs == 0 or rna.n_vars == 0 or prot.n_vars == 0:
