@@ -18,6 +18,8 @@ Prior networks online (``_priors.py``, ``cmcvae priors collectri|omnipath``):
 Simulated CITE-seq data with a known causal structure (the ``simulate`` subpackage):
 
 - :func:`simulate`, :func:`simulate_atlas`, :func:`read_simulation`, :class:`SimulatedData`.
+- :func:`simulate_setting`, :data:`SIM_SETTINGS`, :data:`HELDOUT_SETTINGS` — named mechanism
+  settings (a simulator family; the held-out ones are never used for tuning).
 
 ``cmcvae.datasets._simulate`` is the function here; the subpackage of the same name is imported
 as ``from cmcvae.datasets._simulate import ...``.
@@ -41,11 +43,19 @@ from cmcvae.datasets._registry import (
     get_dataset,
     list_datasets,
 )
-from cmcvae.datasets._simulate import SimulatedData, read_simulation, simulate, simulate_atlas
+from cmcvae.datasets._simulate import (
+    HELDOUT_SETTINGS,
+    SIM_SETTINGS,
+    SimulatedData,
+    read_simulation,
+    simulate,
+    simulate_atlas,
+    simulate_setting,
+)
 
 __all__ = [
     "OMNIPATH_URL", "PRIOR_NAMES", "REGISTRY", "DatasetInfo", "RemoteFile", "SimulatedData",
     "cache_root", "default_data_dir", "default_prior_cache", "fetch", "fetch_prior", "file_digest",
     "get_dataset", "list_datasets", "omnipath_query_url", "read_simulation", "simulate",
-    "simulate_atlas",
+    "simulate_atlas", "simulate_setting", "SIM_SETTINGS", "HELDOUT_SETTINGS",
 ]

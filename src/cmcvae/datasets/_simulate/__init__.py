@@ -47,19 +47,24 @@ Everything is drawn from :class:`numpy.random.Generator` streams spawned from on
 # The private names are re-exported (redundant aliases) under their old module-level names:
 # tests drive the SCM directly through them.
 from cmcvae.datasets._simulate._api import simulate, simulate_atlas
-from cmcvae.datasets._simulate._constants import CONTROL_LABEL, REGIMES
+from cmcvae.datasets._simulate._constants import CONTROL_LABEL, REGIMES, REGULATIONS
 from cmcvae.datasets._simulate._graph import _build_model as _build_model
 from cmcvae.datasets._simulate._graph import _propagate as _propagate
 from cmcvae.datasets._simulate._result import OUTPUT_FILES, SimulatedData, read_simulation
+from cmcvae.datasets._simulate._settings import HELDOUT_SETTINGS, SIM_SETTINGS, simulate_setting
 from cmcvae.datasets._simulate._spec import _make_spec as _make_spec
 from cmcvae.datasets._simulate._spec import _seed_sequences as _seed_sequences
 
 __all__ = [
     "REGIMES",
+    "REGULATIONS",
+    "SIM_SETTINGS",
+    "HELDOUT_SETTINGS",
     "CONTROL_LABEL",
     "OUTPUT_FILES",
     "SimulatedData",
     "simulate",
     "simulate_atlas",
+    "simulate_setting",
     "read_simulation",
 ]

@@ -16,10 +16,18 @@ from cmcvae.datasets._simulate._cells import _train_cells
 from cmcvae.datasets._simulate._constants import _CONSTANTS, CONTROL_LABEL
 from cmcvae.datasets._simulate._graph import _build_model, _Model, _total_effects
 from cmcvae.datasets._simulate._result import SimulatedData
-from cmcvae.datasets._simulate._screen import _choose_targets, _perturb_screen, _prior
+from cmcvae.datasets._simulate._screen import (
+    _EFFECT_DRAWS,
+    _choose_targets,
+    _perturb_screen,
+    _prior,
+    _simulated_effects,
+)
 from cmcvae.datasets._simulate._spec import (
+    _S_EFFECTS,
     _S_GRAPH,
     _S_MEASURE,
+    _S_MECHANISM,
     _S_PERTURB,
     _S_PRIORS,
     _check_float,
@@ -47,7 +55,8 @@ def _jsonable(x: Any) -> Any:
 def _draw_model(spec: _Spec, ss: list[np.random.SeedSequence]) -> _Model:
     """The SCM and its measurement parameters, drawn from their own seeded streams."""
     return _build_model(spec, np.random.default_rng(ss[_S_GRAPH]),
-                        np.random.default_rng(ss[_S_MEASURE]))
+                        np.random.default_rng(ss[_S_MEASURE]),
+                        np.random.default_rng(ss[_S_MECHANISM]))
 
 
 def _matched_pairs(model: _Model) -> pd.DataFrame:
@@ -67,20 +76,34 @@ def _model_params(spec: _Spec, model: _Model) -> dict[str, Any]:
         n_edges={k: int(v) for k, v in model.truth["kind"].value_counts().sort_index().items()},
         cell_state_probs=model.state_probs,
         constants=_CONSTANTS,
+        true_effect_method=("analytic" if model.regulation == "linear"
+                            else f"monte_carlo_{_EFFECT_DRAWS}_draws"),
     )
+    if spec.translation_efficiency_sd > 0:
+        p["translation_efficiency"] = dict(zip(model.protein_names,
+                                               model.translation_efficiency, strict=True))
     return p
 
 
-def _knockdown_effects(model: _Model, targets: np.ndarray,
-                       knockdown_strength: float) -> pd.DataFrame:
-    """``perturbation,protein,true_effect``: ``−knockdown_strength · T[g, p]`` for every pair."""
+def _knockdown_effects(model: _Model, targets: np.ndarray, knockdown_strength: float,
+                       rng: np.random.Generator) -> pd.DataFrame:
+    """``perturbation,protein,true_effect`` for every pair.
+
+    Linear regulation: ``−knockdown_strength · T[g, p]`` (analytic, ``rng`` unused). Saturating
+    regulation: the simulated mean shift of the latent level (:func:`_simulated_effects`).
+    """
     G, P = model.n_genes, model.n_proteins
-    T = _total_effects(model, targets)[:, G:G + P] if len(targets) else np.zeros((0, P))
+    if not len(targets):
+        T = np.zeros((0, P))
+    elif model.regulation == "linear":
+        T = -knockdown_strength * _total_effects(model, targets)[:, G:G + P]
+    else:
+        T = _simulated_effects(model, targets, knockdown_strength, rng)
     target_names = [model.gene_names[g] for g in targets]
     return pd.DataFrame({
         "perturbation": np.repeat(np.asarray(target_names, dtype=object), P).astype(str),
         "protein": np.tile(np.asarray(model.protein_names, dtype=object), len(targets)).astype(str),
-        "true_effect": (-knockdown_strength * T).ravel() + 0.0,
+        "true_effect": T.ravel() + 0.0,
     })
 
 
@@ -124,6 +147,9 @@ def simulate(
     donor_sd: float = 0.25,
     ambient_fraction: float = 0.1,
     chunk_size: int = 50_000,
+    regulation: str = "linear",
+    saturation_scale: float = 1.0,
+    translation_efficiency_sd: float = 0.0,
 ) -> SimulatedData:
     """Simulate CITE-seq training data and a perturbation screen with a known causal graph.
 
@@ -182,6 +208,18 @@ def simulate(
         Expected ambient protein counts per cell as a fraction of its protein library.
     chunk_size
         Cells generated per random stream (see :func:`simulate_atlas`).
+    regulation
+        ``"linear"`` (default): ``v = Bᵀv + e``. ``"saturating"``: each node's parent
+        contribution is saturated, ``v = s·tanh(Bᵀv / s) + e`` (``s = saturation_scale``), in
+        the training cells and in the screen alike; the true effects are then simulated
+        (mean latent shift over many draws), not ``(I − B)^{-1}``.
+    saturation_scale
+        Bound ``s`` of a saturated parent contribution (latent standard deviations; smaller
+        is more nonlinear); used only with ``regulation="saturating"``.
+    translation_efficiency_sd
+        Log-scale standard deviation of per-protein translation efficiencies (lognormal,
+        median 1) multiplying each forward gene → protein weight; 0 (default) switches them
+        off. Drawn from their own stream, so the rest of the model of a seed is unchanged.
 
     Returns
     -------
@@ -195,7 +233,8 @@ def simulate(
     spec = _make_spec(n_genes, n_proteins, regime, n_cell_states, tf_fraction,
                       translation_strength, n_feedback, ppi_per_protein, positive_fraction,
                       cell_state_shift, rna_library_median, protein_library_median, donor_sd,
-                      ambient_fraction)
+                      ambient_fraction, regulation=regulation, saturation_scale=saturation_scale,
+                      translation_efficiency_sd=translation_efficiency_sd)
     n_cells = _check_int("n_cells", n_cells, 1)
     n_donors = _check_int("n_donors", n_donors, 1)
     n_perturbations = _check_int("n_perturbations", n_perturbations, 0)
@@ -246,7 +285,8 @@ def simulate(
         protein_map=pd.DataFrame({"protein": model.protein_names, "gene": panel}),
         truth=model.truth.reset_index(drop=True),
         matched_pairs=_matched_pairs(model),
-        knockdown_effects=_knockdown_effects(model, targets, knockdown_strength),
+        knockdown_effects=_knockdown_effects(model, targets, knockdown_strength,
+                                             np.random.default_rng(ss[_S_EFFECTS])),
         params=_jsonable(params),
     )
 
@@ -271,6 +311,9 @@ def simulate_atlas(
     protein_library_median: float | None = None,
     donor_sd: float = 0.25,
     ambient_fraction: float = 0.1,
+    regulation: str = "linear",
+    saturation_scale: float = 1.0,
+    translation_efficiency_sd: float = 0.0,
 ) -> md.MuData:
     """Atlas-scale training data (no perturbation screen), generated chunk by chunk.
 
@@ -290,7 +333,7 @@ def simulate_atlas(
         Random seed.
     regime, n_cell_states, tf_fraction, translation_strength, n_feedback, ppi_per_protein, \
 positive_fraction, cell_state_shift, rna_library_median, protein_library_median, donor_sd, \
-ambient_fraction
+ambient_fraction, regulation, saturation_scale, translation_efficiency_sd
         As in :func:`simulate`.
 
     Returns
@@ -307,7 +350,8 @@ ambient_fraction
     spec = _make_spec(n_genes, n_proteins, regime, n_cell_states, tf_fraction,
                       translation_strength, n_feedback, ppi_per_protein, positive_fraction,
                       cell_state_shift, rna_library_median, protein_library_median, donor_sd,
-                      ambient_fraction)
+                      ambient_fraction, regulation=regulation, saturation_scale=saturation_scale,
+                      translation_efficiency_sd=translation_efficiency_sd)
     n_cells = _check_int("n_cells", n_cells, 1)
     n_donors = _check_int("n_donors", n_donors, 1)
     chunk_size = _check_int("chunk_size", chunk_size, 1)

@@ -7,6 +7,9 @@ from typing import Any
 REGIMES = ("forward", "reversed", "mixed", "confounded")
 """Matched-pair regimes understood by :func:`simulate`."""
 
+REGULATIONS = ("linear", "saturating")
+"""Regulation mechanisms understood by :func:`simulate` (``regulation=``)."""
+
 CONTROL_LABEL = "control"
 """``obs["perturbation"]`` label of the control cells of the perturbation screen."""
 

@@ -52,6 +52,9 @@ class _Model:
     prot_library_median: float
     ambient_fraction: float
     donor_sd: float
+    regulation: str = "linear"
+    saturation_scale: float = 1.0
+    translation_efficiency: np.ndarray | None = None  # per protein; None = all 1
 
     @property
     def n_genes(self) -> int:
@@ -402,10 +405,29 @@ def _draw_measurement(spec: _Spec, rng_meas: np.random.Generator, n: _Sizes) -> 
     }
 
 
-def _build_model(spec: _Spec, rng: np.random.Generator, rng_meas: np.random.Generator) -> _Model:
+def _translation_efficiency(spec: _Spec, rng_mech: np.random.Generator | None, n: _Sizes,
+                            tgt: np.ndarray, kind: list[str], weights: np.ndarray) -> np.ndarray:
+    """Per-protein translation efficiencies (lognormal, median 1), applied in place.
+
+    Each forward gene → protein (``"translation"``) edge weight is multiplied by its protein's
+    efficiency after the unit-variance rescaling, so the protein's latent variance becomes
+    ``eff²·ts + (rest)``. With ``translation_efficiency_sd == 0`` nothing is drawn.
+    """
+    if spec.translation_efficiency_sd == 0.0 or rng_mech is None:
+        return np.ones(n.P)
+    eff = np.exp(rng_mech.normal(0.0, spec.translation_efficiency_sd, n.P))
+    is_tl = np.asarray([k == "translation" for k in kind], dtype=bool)
+    weights[is_tl] *= eff[tgt[is_tl] - n.G]
+    return eff
+
+
+def _build_model(spec: _Spec, rng: np.random.Generator, rng_meas: np.random.Generator,
+                 rng_mech: np.random.Generator | None = None) -> _Model:
     """Draw the causal graph, rescale it to unit latent variances and draw the measurement.
 
-    Every step draws from ``rng`` in this order; ``rng_meas`` serves only the measurement.
+    Every step draws from ``rng`` in this order; ``rng_meas`` serves only the measurement and
+    ``rng_mech`` only the optional mechanism settings (translation efficiencies), so switching
+    those on leaves the graph and the measurement of a seed as they were.
     """
     n = _sizes(spec)
     gene_names = _gene_names(n)
@@ -429,6 +451,7 @@ def _build_model(spec: _Spec, rng: np.random.Generator, rng_meas: np.random.Gene
     weights, explained = _rescale_weights(spec, rng, n, src,
                                           np.asarray(edges.raw, dtype=np.float64), incoming,
                                           order, main)
+    efficiency = _translation_efficiency(spec, rng_mech, n, tgt, edges.kind, weights)
     B = sp.csr_matrix((weights, (src, tgt)), shape=(n.N, n.N))
     state_probs, state_shift = _draw_cell_states(spec, rng, n)
     return _Model(
@@ -446,18 +469,29 @@ def _build_model(spec: _Spec, rng: np.random.Generator, rng_meas: np.random.Gene
         state_shift=state_shift,
         truth=_truth_table(n, gene_names + protein_names, src, tgt, weights, edges.kind),
         n_feedback=n_fb,
+        regulation=spec.regulation,
+        saturation_scale=spec.saturation_scale,
+        translation_efficiency=efficiency,
         **_draw_measurement(spec, rng_meas, n),
     )
 
 
-def _propagate(model: _Model, Et: np.ndarray) -> np.ndarray:
+def _propagate(model: _Model, Et: np.ndarray, *, linear: bool = False) -> np.ndarray:
     """Latent levels ``Vᵀ`` (nodes × cells) from exogenous terms ``Eᵀ`` (nodes × cells).
 
     Solves ``v = Bᵀv + e`` level by level (depth in the DAG), costing ``nnz(B)`` per cell.
+    Under saturating regulation (unless ``linear``) each node's parent contribution ``u`` is
+    passed through ``s·tanh(u / s)`` (``s = saturation_scale``: slope 1 at 0, bounded by ±s)
+    before its exogenous term is added: ``v = s·tanh(Bᵀv / s) + e``.
     """
     Vt = Et.copy()
+    saturate = model.regulation == "saturating" and not linear
+    s = model.saturation_scale
     for nodes, Bt_rows in model.levels:
-        Vt[nodes] += Bt_rows @ Vt
+        u = Bt_rows @ Vt
+        if saturate:
+            u = s * np.tanh(u / s)
+        Vt[nodes] += u
     return Vt
 
 
@@ -465,4 +499,4 @@ def _total_effects(model: _Model, nodes: np.ndarray) -> np.ndarray:
     """Rows ``T[nodes, :]`` of ``T = (I − B)^{-1}`` (len(nodes) × N)."""
     Et = np.zeros((model.n_nodes, len(nodes)))
     Et[nodes, np.arange(len(nodes))] = 1.0
-    return _propagate(model, Et).T
+    return _propagate(model, Et, linear=True).T

@@ -9,10 +9,12 @@ from typing import Any
 import numpy as np
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.datasets._simulate._constants import REGIMES
+from cmcvae.datasets._simulate._constants import REGIMES, REGULATIONS
 
-# Stream indices of the SeedSequence children.
-_S_GRAPH, _S_MEASURE, _S_DONORS, _S_CELLS, _S_PERTURB, _S_PRIORS = range(6)
+# Stream indices of the SeedSequence children. The mechanism streams (_S_EFFECTS: Monte Carlo
+# true effects under saturating regulation; _S_MECHANISM: translation efficiencies) come after
+# the original six, so the first six children, and the default output, are unchanged.
+_S_GRAPH, _S_MEASURE, _S_DONORS, _S_CELLS, _S_PERTURB, _S_PRIORS, _S_EFFECTS, _S_MECHANISM = range(8)
 
 
 @dataclass
@@ -33,6 +35,9 @@ class _Spec:
     protein_library_median: float | None
     donor_sd: float
     ambient_fraction: float
+    regulation: str = "linear"
+    saturation_scale: float = 1.0
+    translation_efficiency_sd: float = 0.0
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
@@ -65,7 +70,8 @@ def _make_spec(n_genes: int, n_proteins: int, regime: str, n_cell_states: int,
                tf_fraction: float, translation_strength: float, n_feedback: int | None,
                ppi_per_protein: float, positive_fraction: float, cell_state_shift: float,
                rna_library_median: float, protein_library_median: float | None,
-               donor_sd: float, ambient_fraction: float) -> _Spec:
+               donor_sd: float, ambient_fraction: float, regulation: str = "linear",
+               saturation_scale: float = 1.0, translation_efficiency_sd: float = 0.0) -> _Spec:
     n_genes = _check_int("n_genes", n_genes, 3)
     n_proteins = _check_int("n_proteins", n_proteins, 1)
     if n_proteins > n_genes - 2:
@@ -79,6 +85,10 @@ def _make_spec(n_genes: int, n_proteins: int, regime: str, n_cell_states: int,
         )
     if n_feedback is not None:
         n_feedback = _check_int("n_feedback", n_feedback, 0)
+    if regulation not in REGULATIONS:
+        raise CMCVAEInputError(
+            f"Unknown regulation {regulation!r}; choose one of {', '.join(REGULATIONS)}."
+        )
     return _Spec(
         n_genes=n_genes,
         n_proteins=n_proteins,
@@ -98,9 +108,14 @@ def _make_spec(n_genes: int, n_proteins: int, regime: str, n_cell_states: int,
             "protein_library_median", protein_library_median, 0.0, 1e9, open_low=True),
         donor_sd=_check_float("donor_sd", donor_sd, 0.0, 10.0),
         ambient_fraction=_check_float("ambient_fraction", ambient_fraction, 0.0, 100.0),
+        regulation=regulation,
+        saturation_scale=_check_float("saturation_scale", saturation_scale, 0.0, 1e3,
+                                      open_low=True),
+        translation_efficiency_sd=_check_float("translation_efficiency_sd",
+                                               translation_efficiency_sd, 0.0, 5.0),
     )
 
 
 def _seed_sequences(seed: Any) -> list[np.random.SeedSequence]:
     seed = _check_int("seed", seed, 0)
-    return np.random.SeedSequence(seed).spawn(6)
+    return np.random.SeedSequence(seed).spawn(8)
