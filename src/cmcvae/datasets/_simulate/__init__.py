@@ -40,6 +40,15 @@ protein), ``theta_p ~ U(20, 50)``, plus Poisson ambient background with an expec
 true effect on protein ``p`` is ``−knockdown_strength · T[g, p]`` with ``T = (I − B)^{-1}``.
 Screen cells come from new donors (``P00``, ``P01``…) with their own donor effects.
 
+**Mechanism settings** (off by default; docs/model.md "Simulator settings"):
+``regulation="saturating"`` passes every node's parent contribution through
+``s·tanh(u / s)`` (``saturation_scale``) in training cells and screen alike, and the true
+effects are then the simulated mean latent shift of the intervention (common random numbers,
+:func:`_screen._simulated_effects`) instead of ``(I − B)^{-1}``;
+``translation_efficiency_sd`` multiplies each forward gene → protein weight by a lognormal
+per-protein efficiency. Both draw from their own streams, so the default output is unchanged.
+Named combinations live in :data:`SIM_SETTINGS` (``heldout_*`` are never used for tuning).
+
 Everything is drawn from :class:`numpy.random.Generator` streams spawned from one
 :class:`numpy.random.SeedSequence`, so the same seed gives bit-identical output.
 """
