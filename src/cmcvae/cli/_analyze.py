@@ -26,9 +26,13 @@ def analyze(
         out_console.print(aggregate_table(res, "Analyses across seeds"))
         out_console.print(f"Wrote {run / 'analysis.json'} (and one per seed folder)")
         return
-    out_console.print(asymmetry_table(
-        "Central-dogma asymmetry (matched protein–gene pairs): RNA→protein vs protein→RNA",
-        {kind: r for kind, r in res["central_dogma"].items()}))
+    skipped = next((r["message"] for r in res["central_dogma"].values() if r.get("skipped")), None)
+    if skipped:
+        out_console.print(f"Central-dogma asymmetry skipped: {skipped}.")
+    else:
+        out_console.print(asymmetry_table(
+            "Central-dogma asymmetry (matched protein–gene pairs): RNA→protein vs protein→RNA",
+            {kind: r for kind, r in res["central_dogma"].items()}))
     rows = {f"{split} {kind}": r[kind] for split, r in res.get("tf_target", {}).items()
             for kind in ("direct", "total")}
     if rows:

@@ -24,7 +24,7 @@ from cmcvae.tl import fit_run, fit_seeds, is_ensemble, resume_run
 
 
 def fit(
-    data: Annotated[Path | None, typer.Argument(help="Input .h5mu (modalities rna, prot; raw counts) or .h5ad with obsm['protein_expression'] (not with --resume).")] = None,
+    data: Annotated[Path | None, typer.Argument(help="Input .h5mu (modalities rna, prot; raw counts) or .h5ad with obsm['protein_expression']; with --modality rna an RNA-only .h5ad (not with --resume).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Run folder to write (with --seeds: the ensemble folder).", callback=out_path("folder"))] = None,
     batch_key: Annotated[str | None, typer.Option("--batch-key", help="obs column with the donor/batch of each cell.")] = None,
     grn_prior: Annotated[Path | None, typer.Option("--grn-prior", help="TF→target prior (source,target[,weight] CSV/TSV).")] = None,
@@ -42,6 +42,7 @@ def fit(
     precision: Precision = None,
     preload: Annotated[bool, typer.Option("--preload", help="Copy the data to the GPU once and build minibatches there (with --accelerator gpu).")] = False,
     backed: Annotated[bool, typer.Option("--backed", help="Out-of-core: leave the RNA matrix of DATA (.h5mu with modalities rna, prot, e.g. from cmcvae prepare) on disk and read each minibatch's cells from it.")] = False,
+    modality: Annotated[str | None, typer.Option("--modality", help="Which modalities to fit: both (default; RNA and protein), rna (RNA only: DATA may be an RNA-only .h5ad with counts in X or layers['counts'], or a .h5mu whose protein modality is left out) or protein (proteins only). --protein-map and --ppi-prior are refused with rna, --grn-prior and --protein-map with protein.")] = None,
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue the interrupted fit in this run folder from its last checkpoint (RUN/checkpoints/last.ckpt), with the data, priors, config and seed it was started with; then write the run folder.")] = None,
     force: Force = False,
 ) -> None:
@@ -57,7 +58,7 @@ def fit(
             "DATA": data, "--out": out, "--batch-key": batch_key, "--grn-prior": grn_prior,
             "--ppi-prior": ppi_prior, "--protein-map": protein_map, "--config": config,
             "--max-epochs": max_epochs, "--seed": seed, "--arch": arch, "--force": force or None,
-            "--backed": backed or None,
+            "--backed": backed or None, "--modality": modality,
         }, {"accelerator": accelerator, "devices": devices_, "strategy": strategy,
             "num_nodes": num_nodes, "precision": precision, "data_on_device": preload or None})
         return
@@ -66,7 +67,8 @@ def fit(
                                "an interrupted fit).")
     inputs = {"batch_key": batch_key, "grn_prior": grn_prior, "ppi_prior": ppi_prior,
               "protein_map": protein_map, "config": config, "max_epochs": max_epochs,
-              "force": force, **({} if arch is None else {"arch": arch})}
+              "force": force, "modality": modality or "both",
+              **({} if arch is None else {"arch": arch})}
     hardware = {"accelerator": accelerator or "cpu", "devices": devices_ or 1,
                 "strategy": strategy, "num_nodes": num_nodes or 1, "precision": precision,
                 "data_on_device": preload}

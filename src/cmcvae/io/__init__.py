@@ -7,7 +7,9 @@ Reading CITE-seq data (every reader returns one :class:`mudata.MuData` with ``rn
 
 - :func:`read_dataset` — any supported file or folder (format sniffed from the content).
 - :func:`sniff_format`, :func:`is_hdf5`, :data:`SUPPORTED_FORMATS` — what a file holds.
-- :func:`read_h5mu`, :func:`read_h5ad`, :func:`from_anndata` — scverse files and objects.
+- :func:`read_h5mu`, :func:`read_h5ad`, :func:`from_anndata` — scverse files and objects;
+  :func:`read_anndata` (an ``.h5ad`` as it is), :data:`RNA_ALIASES`, :data:`PROT_ALIASES`,
+  :data:`PROTEIN_OBSM_KEYS` (the names the readers recognise).
 - :func:`read_10x_h5`, :func:`read_10x_mtx` — Cell Ranger outputs with Antibody Capture features.
 - :func:`read_pair`, :func:`read_csv_pair`, :func:`read_mtx_pair` — separate RNA and ADT tables.
 
@@ -63,7 +65,15 @@ from cmcvae.io._contract import (
     read_input,
 )
 from cmcvae.io._graphml import edges_to_graph, write_graphml
-from cmcvae.io._h5 import from_anndata, read_h5ad, read_h5mu
+from cmcvae.io._h5 import (
+    PROT_ALIASES,
+    PROTEIN_OBSM_KEYS,
+    RNA_ALIASES,
+    from_anndata,
+    read_anndata,
+    read_h5ad,
+    read_h5mu,
+)
 from cmcvae.io._manifest import (
     MANIFEST,
     check_files,
@@ -106,14 +116,15 @@ from cmcvae.io._tables import read_csv_pair, read_mtx_pair, read_pair
 
 __all__ = [
     "CHECKPOINTS", "CHECKPOINT_FILES", "ENSEMBLE_COMMANDS", "ENSEMBLE_FILE", "ENSEMBLE_FILES",
-    "FIGURES", "MANIFEST", "MODEL_FILES", "PRIOR_FILES", "PRODUCERS", "RUN_COMMANDS", "RUN_FILES",
+    "FIGURES", "MANIFEST", "MODEL_FILES", "PRIOR_FILES", "PROT_ALIASES", "PROTEIN_OBSM_KEYS",
+    "RNA_ALIASES", "PRODUCERS", "RUN_COMMANDS", "RUN_FILES",
     "SUPPORTED_FORMATS", "BackedRows",
     "as_rows", "check_counts", "check_files", "check_input", "check_layout", "check_mudata",
     "check_values", "claim_files", "clean_json", "edges_to_graph", "forget_files", "from_anndata",
     "get_counts", "input_modalities",
     "is_backed_sparse", "is_hdf5", "is_pathlike", "missing_message", "prepare_out_dir",
     "prepare_output", "producer",
-    "read_10x_h5", "read_10x_mtx", "read_backed", "read_csv", "read_csv_pair", "read_dataset",
+    "read_10x_h5", "read_10x_mtx", "read_anndata", "read_backed", "read_csv", "read_csv_pair", "read_dataset",
     "read_h5ad", "read_h5mu", "read_input", "read_json", "read_manifest", "read_mtx_pair",
     "read_pair", "record_files", "replaceable", "report_files",
     "require_columns", "row_blocks", "run_dir", "run_folder_files", "sniff_format",

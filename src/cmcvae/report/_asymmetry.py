@@ -62,6 +62,11 @@ def dogma_section(ctx: RunContext, sink: FigureSink) -> Section:
     Section
         Figure and table, with notes for what is missing.
     """
+    modality = (ctx.read_json("run.json") or {}).get("modality", "both")
+    if modality in ("rna", "protein"):
+        return Section("central-dogma", DOGMA_TITLE, note(
+            f"Skipped: a single-modality run (fitted with --modality {modality}) has no "
+            "protein–gene pairs, so the central-dogma asymmetry does not apply."))
     if not (ctx.run / "matched_pairs.csv").is_file():
         return Section("central-dogma", DOGMA_TITLE, note(ctx.missing("matched_pairs.csv")))
     analysis = ctx.read_json("analysis.json")

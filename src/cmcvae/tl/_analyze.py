@@ -91,6 +91,11 @@ def analyze_run(run: str | Path, *, truth: str | Path | None = None,
 def _central_dogma(model: CMCVAE, nets: dict, truth_pairs: pd.DataFrame | None,
                    seed: int) -> dict[str, Any]:
     """RNA→protein vs protein→RNA of the matched pairs, per kind of effect."""
+    if not model.genes or not model.proteins:
+        only = "RNA" if model.genes else "protein"
+        return {kind: {"n_pairs": 0, "call": "none", "skipped": True,
+                       "message": f"single-modality run ({only} only): no protein–gene pairs, "
+                                  "the central-dogma asymmetry does not apply"} for kind in _KINDS}
     pairs = model.get_matched_pairs()
     if len(pairs) < 3:
         return {kind: {"n_pairs": int(len(pairs)), "call": "none",

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import anndata as ad
 import mudata as md
 import pandas as pd
 
@@ -36,13 +37,13 @@ from cmcvae.io import (
     check_files,
     claim_files,
     prepare_out_dir,
-    read_input,
     run_folder_files,
     write_graphml,
     write_json,
 )
 from cmcvae.pp import read_network, read_protein_map
 from cmcvae.tl._fit import fit_run
+from cmcvae.tl._modality import check_modality, read_fit_data
 
 SUMMARY_METRICS = ("epochs", "is_dag", "n_latent_edges", "val_elbo")
 MIN_FREQUENCY = 0.5
@@ -161,11 +162,11 @@ def seed_runs(path: str | Path) -> list[Path]:
 def _read_once(data: str | Path | md.MuData, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     """Read the data and priors once; return the objects and the paths run.json should record."""
     paths: dict[str, str | None] = {}
-    if isinstance(data, md.MuData):
+    if isinstance(data, (md.MuData, ad.AnnData)):
         paths["data"] = None
     else:
         paths["data"] = str(Path(data).resolve())
-        data = read_input(data)
+        data = read_fit_data(data, kwargs.get("modality", "both"), False)
     readers = {"grn_prior": lambda p: read_network(p, "GRN prior"),
                "ppi_prior": lambda p: read_network(p, "PPI prior"),
                "protein_map": read_protein_map}
@@ -218,6 +219,8 @@ def fit_seeds(data: str | Path | md.MuData, out: str | Path, seeds: str | int | 
     if fit_run_kwargs.get("seed") is not None:
         raise CMCVAEInputError("Give either one --seed or a list of --seeds, not both.")
     fit_run_kwargs.pop("seed", None)
+    check_modality(fit_run_kwargs.get("modality", "both"),
+                   {key: fit_run_kwargs.get(key) for key in ("grn_prior", "ppi_prior", "protein_map")})
     seeds = parse_seeds(seeds)
     if (Path(out) / "model").is_dir() and not is_ensemble(out):
         raise CMCVAEInputError(

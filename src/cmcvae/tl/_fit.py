@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import anndata as ad
 import mudata as md
 import pandas as pd
 
@@ -23,8 +24,6 @@ from cmcvae.io import (
     RUN_FILES,
     forget_files,
     prepare_out_dir,
-    read_backed,
-    read_input,
     record_files,
     run_folder_files,
     write_json,
@@ -39,6 +38,7 @@ from cmcvae.model import (
 )
 from cmcvae.pp import read_network, read_protein_map
 from cmcvae.tl._fitted import json_or_empty
+from cmcvae.tl._modality import check_modality, read_fit_data, setup_fit_data
 
 #: the inputs a fit reads from a path or takes as an object, in the order fit_args.json lists them
 _INPUTS = ("grn_prior", "ppi_prior", "protein_map")
@@ -50,7 +50,7 @@ _CKPT_FILES = tuple(f"{CHECKPOINTS}/{name}" for name in CHECKPOINT_FILES)
 
 
 @fill_docs
-def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | None = None,
+def fit_run(data: str | Path | md.MuData | ad.AnnData, out: str | Path, *, batch_key: str | None = None,
             grn_prior: str | Path | pd.DataFrame | None = None,
             ppi_prior: str | Path | pd.DataFrame | None = None,
             protein_map: str | Path | pd.DataFrame | None = None,
@@ -59,7 +59,7 @@ def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | N
             force: bool = False, progress_bar: bool = True, strategy: str | Any | None = None,
             num_nodes: int = 1, resume: bool = False, checkpoints: bool = True,
             precision: str | None = None, data_on_device: bool = False, backed: bool = False,
-            **overrides: Any) -> CMCVAE:
+            modality: str = "both", **overrides: Any) -> CMCVAE:
     """Read data and priors, train CMC-VAE and write the run folder ``out`` (docs/design.md §3).
 
     While it trains, ``out/checkpoints/`` holds ``fit_args.json`` (the inputs and settings of
@@ -72,7 +72,7 @@ def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | N
     Parameters
     ----------
     data
-        ``.h5mu`` / ``.h5ad`` path or a MuData.
+        ``.h5mu`` / ``.h5ad`` path, a MuData, or (one modality) an AnnData.
     {out}
     {batch_key}
     {grn_prior}
@@ -100,6 +100,10 @@ def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | N
     backed
         Leave the RNA matrix of the ``.h5mu`` on disk and read each minibatch's cells from it
         (out-of-core: for data larger than memory; :func:`cmcvae.io.read_backed`).
+    modality
+        ``"both"`` (RNA and protein, the default), ``"rna"`` or ``"protein"``: fit one modality
+        (single-modality mode; DATA may then be an RNA-only ``.h5ad`` or a one-modality
+        ``.h5mu``, see :mod:`cmcvae.tl._modality`). Recorded in ``run.json``.
     **overrides
         Config fields that override ``config``.
 
@@ -115,6 +119,7 @@ def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | N
     check_lightning_options(cfg.arch, resume=resume, strategy=strategy, num_nodes=num_nodes)
     primary = is_primary_process(strategy, devices, num_nodes)  # False in a DDP child process
     priors = {"grn_prior": grn_prior, "ppi_prior": ppi_prior, "protein_map": protein_map}
+    check_modality(modality, priors)
     inputs = {_LABELS[key]: value for key, value in
               {"data": data, **priors, "config": config}.items() if isinstance(value, (str, Path))}
     if resume:
@@ -124,7 +129,8 @@ def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | N
     hardware = {"accelerator": accelerator, "devices": devices, "strategy": strategy,
                 "num_nodes": num_nodes, "precision": precision, "data_on_device": data_on_device}
     args = _fit_args(data, batch_key, priors, cfg, hardware, backed)
-    model = _build_model(data, batch_key, priors, cfg, backed)
+    args["modality"] = modality
+    model = _build_model(data, batch_key, priors, cfg, backed, modality)
     if checkpoints and primary and not resume:  # only once the inputs passed their checks
         record_files(out, _CKPT_FILES, "fit")  # listed before written: a killed fit leaves them listed
         ckpt_dir.mkdir(parents=True, exist_ok=True)
@@ -133,7 +139,7 @@ def fit_run(data: str | Path | md.MuData, out: str | Path, *, batch_key: str | N
                 resume=resume, **hardware)
     if getattr(model, "global_rank", 0) != 0:
         return model  # distributed training: rank 0 writes the run folder
-    info = {key: args[key] for key in ("data", "batch_key", *_INPUTS)}
+    info = {key: args[key] for key in ("data", "batch_key", "modality", *_INPUTS)}
     info["config"] = model.config.to_dict()
     _write_fitted(model, out, info, inputs)
     _clear_checkpoints(ckpt_dir)
@@ -205,7 +211,8 @@ def resume_run(run: str | Path, *, accelerator: str | None = None, devices: int 
     hardware["accelerator"] = hardware["accelerator"] or "cpu"
     return fit_run(args["data"], run, batch_key=args.get("batch_key"),
                    **{key: args.get(key) for key in _INPUTS}, config=cfg,
-                   backed=args.get("backed", False), progress_bar=progress_bar, resume=True,
+                   backed=args.get("backed", False), modality=args.get("modality", "both"),
+                   progress_bar=progress_bar, resume=True,
                    **hardware)
 
 
@@ -225,7 +232,7 @@ def _fit_args(data: Any, batch_key: str | None, priors: dict[str, Any], cfg: CMC
     """The content of ``fit_args.json``: resolved input paths, what was in memory, settings."""
     inputs = {"data": data, **priors}
     return {
-        "data": None if isinstance(data, md.MuData) else str(Path(data).resolve()),
+        "data": None if isinstance(data, (md.MuData, ad.AnnData)) else str(Path(data).resolve()),
         "batch_key": batch_key,
         **{key: str(Path(value).resolve()) if isinstance(value, (str, Path)) else None
            for key, value in priors.items()},
@@ -240,17 +247,17 @@ def _fit_args(data: Any, batch_key: str | None, priors: dict[str, Any], cfg: CMC
 
 
 def _build_model(data: Any, batch_key: str | None, priors: dict[str, Any], cfg: CMCVAEConfig,
-                 backed: bool) -> CMCVAE:
+                 backed: bool, modality: str = "both") -> CMCVAE:
     """Read what was given as paths, register the data and make the (untrained) model."""
-    if not isinstance(data, md.MuData):
-        data = read_backed(data) if backed else read_input(data)
+    if not isinstance(data, (md.MuData, ad.AnnData)):
+        data = read_fit_data(data, modality, backed)
     grn, ppi, pmap = (priors[key] for key in _INPUTS)
     grn = read_network(grn, "GRN prior") if isinstance(grn, (str, Path)) else grn
     ppi = read_network(ppi, "PPI prior") if isinstance(ppi, (str, Path)) else ppi
     pmap = read_protein_map(pmap) if isinstance(pmap, (str, Path)) else pmap
-    if pmap is None and isinstance(data.uns.get("protein_map"), pd.DataFrame):
+    if pmap is None and modality == "both" and isinstance(data.uns.get("protein_map"), pd.DataFrame):
         pmap = data.uns["protein_map"]  # written by `cmcvae prepare`
-    CMCVAE.setup_mudata(data, batch_key=batch_key)
+    setup_fit_data(data, modality, batch_key)
     return CMCVAE(data, grn_prior=grn, ppi_prior=ppi, protein_map=pmap, config=cfg)
 
 
