@@ -186,19 +186,18 @@ def count_histogram(cols: np.ndarray, values: np.ndarray, n_genes: int,
     ``counts_big_values`` for the counts above ``max_count``. The NB likelihood's terms that
     depend on the counts and the dispersion only are sums over this histogram.
     """
-    # Clipped before the cast (a count of 2**31 would wrap around int32 into a huge bin index):
-    # every index below lies in [0, n_genes · max_count), whatever the data hold. NaN, negative
-    # and fractional values below 1 add nothing (the data contract refuses NaN and negatives).
-    capped = np.minimum(values, max_count + 1)
-    keep = capped >= 1
+    # Clipped before the cast (a count of 2**31 would wrap around int32 into a huge bin index),
+    # and the gene indices checked, so the histogram is sized by n_genes · max_count, never by a
+    # value. NaN (cast to a negative int), negative and fractional values below 1 add nothing.
+    k = np.minimum(values, max_count + 1).astype(np.int32)
+    keep = k > 0
     if not keep.all():  # a stored zero adds nothing to any term
-        cols, values, capped = cols[keep], values[keep], capped[keep]
-    k = capped.astype(np.int64)
-    key = cols.astype(np.int64) * max_count + (np.minimum(k, max_count) - 1)
-    if key.size and (key.min() < 0 or key.max() >= n_genes * max_count):
+        cols, values, k = cols[keep], values[keep], k[keep]
+    if cols.size and (cols.min() < 0 or cols.max() >= n_genes):
         raise CMCVAEInputError(
             f"An RNA minibatch has a gene index outside 0..{n_genes - 1}; the count matrix is "
             "malformed (check its indices, e.g. `X.check_format()`).")
+    key = cols * max_count + (np.minimum(k, max_count) - 1)
     hist = np.bincount(key, minlength=n_genes * max_count)
     big = np.flatnonzero(k > max_count)
     if big.size:  # counted in the last bin above; they are summed one by one instead
