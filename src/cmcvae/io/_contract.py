@@ -153,7 +153,7 @@ def check_not_all_zero(matrix, what: str) -> None:
     raise CMCVAEInputError(
         f"The {what} matrix is all zeros (shape {tuple(matrix.shape)}): there is nothing to learn "
         f"from. Check that the {what} counts were read from the right file, layer or modality "
-        "(.X, layers['counts'], --rna-layer/--protein-layer), or leave that modality out."
+        "(.X or layers['counts']), or leave that modality out (cmcvae fit --modality)."
     )
 
 
