@@ -8,7 +8,8 @@ Reading CITE-seq data (every reader returns one :class:`mudata.MuData` with ``rn
 - :func:`read_dataset` — any supported file or folder (format sniffed from the content).
 - :func:`sniff_format`, :func:`is_hdf5`, :data:`SUPPORTED_FORMATS` — what a file holds.
 - :func:`read_h5mu`, :func:`read_h5ad`, :func:`from_anndata` — scverse files and objects;
-  :func:`read_anndata` (an ``.h5ad`` as it is), :data:`RNA_ALIASES`, :data:`PROT_ALIASES`,
+  :func:`read_anndata` (an ``.h5ad`` as it is), :func:`modality_matches`, :func:`hdf5_keys` and
+  :func:`h5ad_has_proteins` (a file's modalities / proteins from its headers), :data:`RNA_ALIASES`, :data:`PROT_ALIASES`,
   :data:`PROTEIN_OBSM_KEYS` (the names the readers recognise).
 - :func:`read_10x_h5`, :func:`read_10x_mtx` — Cell Ranger outputs with Antibody Capture features.
 - :func:`read_pair`, :func:`read_csv_pair`, :func:`read_mtx_pair` — separate RNA and ADT tables.
@@ -70,6 +71,8 @@ from cmcvae.io._h5 import (
     PROTEIN_OBSM_KEYS,
     RNA_ALIASES,
     from_anndata,
+    h5ad_has_proteins,
+    modality_matches,
     read_anndata,
     read_h5ad,
     read_h5mu,
@@ -111,7 +114,7 @@ from cmcvae.io._run_folder import (
     write_json,
     write_run,
 )
-from cmcvae.io._sniff import SUPPORTED_FORMATS, is_hdf5, sniff_format
+from cmcvae.io._sniff import SUPPORTED_FORMATS, hdf5_keys, is_hdf5, sniff_format
 from cmcvae.io._tables import read_csv_pair, read_mtx_pair, read_pair
 
 __all__ = [
@@ -121,7 +124,7 @@ __all__ = [
     "SUPPORTED_FORMATS", "BackedRows",
     "as_rows", "check_counts", "check_files", "check_input", "check_layout", "check_mudata",
     "check_values", "claim_files", "clean_json", "edges_to_graph", "forget_files", "from_anndata",
-    "get_counts", "input_modalities",
+    "get_counts", "h5ad_has_proteins", "hdf5_keys", "input_modalities", "modality_matches",
     "is_backed_sparse", "is_hdf5", "is_pathlike", "missing_message", "prepare_out_dir",
     "prepare_output", "producer",
     "read_10x_h5", "read_10x_mtx", "read_anndata", "read_backed", "read_csv", "read_csv_pair", "read_dataset",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import anndata as ad
+import h5py
 import mudata as md
 import pandas as pd
 
@@ -29,7 +30,7 @@ from cmcvae.io._assemble import (
     quiet_names,
     unique_cells,
 )
-from cmcvae.io._sniff import sniff_format
+from cmcvae.io._sniff import hdf5_keys, sniff_format
 
 #: Modality names accepted in a ``.h5mu`` and renamed to ``rna`` / ``prot`` (case-insensitive).
 RNA_ALIASES = ("rna", "gex", "gene_expression", "gene expression", "mrna", "expression",
@@ -45,6 +46,27 @@ PROTEIN_OBSM_KEYS = ("protein_expression", "protein_counts", "adt", "ADT", "prot
 # .h5mu
 
 
+def modality_matches(mods: list[str], canonical: str, aliases: tuple[str, ...]) -> list[str]:
+    """The modalities of ``mods`` that can hold ``canonical``: ``[canonical]`` when present,
+    else every name matching one of ``aliases`` (case, ``-`` / ``_`` ignored)."""
+    if canonical in mods:
+        return [canonical]
+    return [m for m in mods if m.lower().replace("-", "_") in aliases or m.lower() in aliases]
+
+
+def h5ad_has_proteins(path: str | Path) -> bool:
+    """Whether an ``.h5ad`` holds proteins the readers find (``.obsm`` or ``var["feature_types"]``),
+    read from the file's headers without loading the matrices."""
+    if set(hdf5_keys(path, "obsm")) & set(PROTEIN_OBSM_KEYS):
+        return True
+    try:
+        with h5py.File(path, "r") as f:
+            columns = [str(c) for c in f["var"].attrs.get("column-order", [])] if "var" in f else []
+    except OSError:
+        columns = []
+    return bool({"feature_types", "feature_type"} & set(columns))
+
+
 def _pick_mod(mods: list[str], explicit: str | None, canonical: str, aliases: tuple[str, ...],
               what: str, path: Path, option: str) -> str:
     if explicit is not None:
@@ -53,9 +75,7 @@ def _pick_mod(mods: list[str], explicit: str | None, canonical: str, aliases: tu
                 f"{option}={explicit!r} is not a modality of {path}; it has {mods}. Pass one of those."
             )
         return explicit
-    if canonical in mods:
-        return canonical
-    found = [m for m in mods if m.lower().replace("-", "_") in aliases or m.lower() in aliases]
+    found = modality_matches(mods, canonical, aliases)
     if len(found) == 1:
         return found[0]
     if len(found) > 1:

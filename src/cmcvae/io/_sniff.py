@@ -171,3 +171,26 @@ def _sniff_hdf5(path: Path) -> str:
         f"{path} is an HDF5 file but neither AnnData, MuData nor 10x (top-level keys: "
         f"{sorted(keys)}). Supported: {SUPPORTED_FORMATS}."
     )
+
+
+def hdf5_keys(path: str | Path, group: str) -> list[str]:
+    """The keys of a group of an HDF5 file (none if it is absent), read without the matrices.
+
+    Parameters
+    ----------
+    path
+        An ``.h5mu`` / ``.h5ad`` file.
+    group
+        The group, e.g. ``"mod"`` (a MuData's modalities) or ``"obsm"``.
+
+    Returns
+    -------
+    list of str
+        The group's keys.
+    """
+    try:
+        with h5py.File(path, "r") as f:
+            return list(f[group].keys()) if group in f else []
+    except OSError as err:
+        raise CMCVAEInputError(f"Could not open {path} ({err}); the file is probably truncated "
+                               "or corrupt.") from err

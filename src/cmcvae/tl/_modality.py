@@ -21,14 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import anndata as ad
-import h5py
 import mudata as md
 
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.io import (
     PROT_ALIASES,
-    PROTEIN_OBSM_KEYS,
     RNA_ALIASES,
+    h5ad_has_proteins,
+    hdf5_keys,
+    modality_matches,
     read_anndata,
     read_backed,
     read_input,
@@ -65,14 +66,15 @@ def read_fit_data(path: str | Path, modality: str, backed: bool) -> md.MuData | 
     """Read DATA for a fit of ``modality`` (see the module docstring)."""
     path = Path(path)
     fmt = sniff_format(path) if path.exists() else None
+    mods = hdf5_keys(path, "mod") if fmt == "h5mu" else []
     if backed:
-        if modality != "both" and fmt == "h5mu" and _missing_other(path, modality):
+        if modality != "both" and fmt == "h5mu" and _missing_other(mods, modality):
             raise CMCVAEInputError(
                 f"--backed reads a .h5mu with modalities 'rna' and 'prot'; {path} holds one "
                 "modality: fit it without --backed."
             )
         return read_backed(path)
-    if fmt == "h5ad" and not _h5ad_has_proteins(path):
+    if fmt == "h5ad" and not h5ad_has_proteins(path):
         if modality == "both":
             raise CMCVAEInputError(
                 f"{path} is an .h5ad without proteins (no .obsm['protein_expression'], no "
@@ -82,12 +84,11 @@ def read_fit_data(path: str | Path, modality: str, backed: bool) -> md.MuData | 
             )
         return read_anndata(path)
     if fmt == "h5mu" and modality == "both":
-        _check_both(path)
+        _check_both(path, mods)
     if fmt == "h5mu" and modality != "both":
-        mods = _h5_keys(path, "mod")
         if _modality_name(mods, modality) is None:
             raise CMCVAEInputError(_no_modality(modality, mods, str(path)))
-        if _missing_other(path, modality):
+        if _missing_other(mods, modality):
             return _one_modality_h5mu(path)
     return read_input(path)
 
@@ -116,9 +117,7 @@ def setup_fit_data(data: md.MuData | ad.AnnData, modality: str, batch_key: str |
 def _modality_name(mods: list[str], modality: str) -> str | None:
     """The modality of ``mods`` holding ``modality`` (its canonical name, else one alias)."""
     aliases = RNA_ALIASES if modality == "rna" else PROT_ALIASES
-    if aliases[0] in mods:
-        return aliases[0]
-    found = [m for m in mods if m.lower().replace("-", "_") in aliases or m.lower() in aliases]
+    found = modality_matches(mods, aliases[0], aliases)
     return found[0] if len(found) == 1 else None
 
 
@@ -130,42 +129,20 @@ def _no_modality(modality: str, mods: list[str], where: str) -> str:
             f"(--modality {other} if that is what it holds).")
 
 
-def _h5_keys(path: Path, group: str) -> list[str]:
-    """The keys of a group of an HDF5 file (none if it is absent), read without the matrices."""
-    try:
-        with h5py.File(path, "r") as f:
-            return list(f[group].keys()) if group in f else []
-    except OSError as err:
-        raise CMCVAEInputError(f"Could not open {path} ({err}); the file is probably truncated "
-                               "or corrupt.") from err
-
-
-def _h5ad_has_proteins(path: Path) -> bool:
-    """Whether an ``.h5ad`` holds proteins the readers find (``.obsm`` or ``var["feature_types"]``)."""
-    if set(_h5_keys(path, "obsm")) & set(PROTEIN_OBSM_KEYS):
-        return True
-    try:
-        with h5py.File(path, "r") as f:
-            columns = [str(c) for c in f["var"].attrs.get("column-order", [])] if "var" in f else []
-    except OSError:
-        columns = []
-    return bool({"feature_types", "feature_type"} & set(columns))
-
-
-def _missing_other(path: Path, modality: str) -> bool:
-    """Whether a ``.h5mu`` lacks the modality other than ``modality`` (a one-modality file)."""
+def _missing_other(mods: list[str], modality: str) -> bool:
+    """Whether a ``.h5mu`` with modalities ``mods`` lacks the one other than ``modality``."""
     other = "protein" if modality == "rna" else "rna"
-    return _modality_name(_h5_keys(path, "mod"), other) is None
+    return _modality_name(mods, other) is None
 
 
-def _check_both(path: Path) -> None:
+def _check_both(path: Path, mods: list[str]) -> None:
     """Refuse a one-modality ``.h5mu`` for a ``both`` fit, saying which ``--modality`` fits it."""
     for modality in ("rna", "protein"):
-        if _missing_other(path, modality) and _modality_name(_h5_keys(path, "mod"), modality):
+        if _missing_other(mods, modality) and _modality_name(mods, modality):
             other = ("protein", "prot") if modality == "rna" else ("RNA", "rna")
             raise CMCVAEInputError(
                 f"The {other[0]} modality {other[1]!r} is missing from {path}: it holds "
-                f"{_WHAT[modality]} only (modalities {_h5_keys(path, 'mod')}), and a --modality "
+                f"{_WHAT[modality]} only (modalities {mods}), and a --modality "
                 f"both fit needs RNA and protein. Pass --modality {modality} to fit the "
                 f"{_WHAT[modality]} alone."
             )
