@@ -96,5 +96,6 @@ def main() -> None:
         if _debug() and not isinstance(err, CMCVAEInputError):
             raise
         message, code = explain(err)
-        console.print(f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=False)
+        # soft wrap: the terminal folds the paragraph; rich would cut file paths mid-name
+        console.print(f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True)
         sys.exit(code)
