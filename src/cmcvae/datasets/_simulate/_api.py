@@ -86,25 +86,39 @@ def _model_params(spec: _Spec, model: _Model) -> dict[str, Any]:
 
 
 def _knockdown_effects(model: _Model, targets: np.ndarray, knockdown_strength: float,
-                       rng: np.random.Generator) -> pd.DataFrame:
-    """``perturbation,protein,true_effect`` for every pair.
+                       rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The true knockdown effects on proteins and on genes, in that order.
 
-    Linear regulation: ``−knockdown_strength · T[g, p]`` (analytic, ``rng`` unused). Saturating
-    regulation: the simulated mean shift of the latent level (:func:`_simulated_effects`).
+    Proteins: ``perturbation,protein,true_effect`` for every target × protein. Genes:
+    ``perturbation,gene,true_effect`` for every target × gene other than the target itself
+    (its own transcript is the knockdown, not a readout). Both are the shift of the latent
+    (log-scale) level, in latent standard deviations: under linear regulation
+    ``−knockdown_strength · T[g, ·]`` (analytic, ``rng`` unused); under saturating regulation
+    the simulated mean shift (:func:`_simulated_effects`, one run for both blocks).
     """
     G, P = model.n_genes, model.n_proteins
     if not len(targets):
-        T = np.zeros((0, P))
+        T = np.zeros((0, G + P))
     elif model.regulation == "linear":
-        T = -knockdown_strength * _total_effects(model, targets)[:, G:G + P]
+        T = -knockdown_strength * _total_effects(model, targets)[:, :G + P]
     else:
         T = _simulated_effects(model, targets, knockdown_strength, rng)
-    target_names = [model.gene_names[g] for g in targets]
-    return pd.DataFrame({
-        "perturbation": np.repeat(np.asarray(target_names, dtype=object), P).astype(str),
+    names = np.asarray(model.gene_names, dtype=object)
+    target_names = names[targets] if len(targets) else np.array([], dtype=object)
+    protein = pd.DataFrame({
+        "perturbation": np.repeat(target_names, P).astype(str),
         "protein": np.tile(np.asarray(model.protein_names, dtype=object), len(targets)).astype(str),
-        "true_effect": T.ravel() + 0.0,
+        "true_effect": T[:, G:G + P].ravel() + 0.0,
     })
+    keep = np.ones((len(targets), G), dtype=bool)
+    keep[np.arange(len(targets)), targets] = False
+    rows, cols = np.nonzero(keep)
+    rna = pd.DataFrame({
+        "perturbation": target_names[rows].astype(str),
+        "gene": names[cols].astype(str),
+        "true_effect": T[rows, cols] + 0.0,
+    })
+    return protein, rna
 
 
 def _draw_priors(spec: _Spec, model: _Model, prior_fraction: float, prior_decoy_fraction: float,
@@ -260,6 +274,8 @@ def simulate(
                               n_control_cells, knockdown_strength, rng_p)
     grn_prior, ppi_prior = _draw_priors(spec, model, prior_fraction, prior_decoy_fraction,
                                         np.random.default_rng(ss[_S_PRIORS]))
+    effects, effects_rna = _knockdown_effects(model, targets, knockdown_strength,
+                                              np.random.default_rng(ss[_S_EFFECTS]))
     panel = [model.gene_names[g] for g in model.panel_genes]
     params = _model_params(spec, model)
     params.update(
@@ -285,8 +301,8 @@ def simulate(
         protein_map=pd.DataFrame({"protein": model.protein_names, "gene": panel}),
         truth=model.truth.reset_index(drop=True),
         matched_pairs=_matched_pairs(model),
-        knockdown_effects=_knockdown_effects(model, targets, knockdown_strength,
-                                             np.random.default_rng(ss[_S_EFFECTS])),
+        knockdown_effects=effects,
+        knockdown_effects_rna=effects_rna,
         params=_jsonable(params),
     )
 

@@ -21,9 +21,19 @@ OUTPUT_FILES = (
     "truth/edges.csv",
     "truth/matched_pairs.csv",
     "truth/knockdown_effects.csv",
+    "truth/knockdown_effects_rna.csv",
     "params.json",
 )
 """Files :meth:`SimulatedData.write` creates, relative to the output folder (docs/design.md §3)."""
+
+_OPTIONAL_FILES = ("truth/knockdown_effects_rna.csv",)
+"""Files of :data:`OUTPUT_FILES` that older simulation folders lack (:func:`read_simulation`)."""
+
+
+def _empty_rna_effects() -> pd.DataFrame:
+    """An empty ``perturbation,gene,true_effect`` table."""
+    return pd.DataFrame({"perturbation": pd.Series(dtype=str), "gene": pd.Series(dtype=str),
+                         "true_effect": pd.Series(dtype=float)})
 
 
 @dataclass
@@ -56,6 +66,12 @@ class SimulatedData:
         standard-deviation units of the protein.
     params
         Every parameter used (arguments, derived values and model constants), JSON-serialisable.
+    knockdown_effects_rna
+        ``perturbation,gene,true_effect`` for every perturbation × every gene except the
+        knocked-down gene itself (its own transcript is the knockdown, not a readout): the
+        shift of the gene's latent (log-scale) level, in latent standard-deviation units, on
+        the same definition as ``knockdown_effects``. Empty for a folder written before it
+        existed (:func:`read_simulation`).
     """
 
     mdata: md.MuData
@@ -67,6 +83,7 @@ class SimulatedData:
     matched_pairs: pd.DataFrame
     knockdown_effects: pd.DataFrame
     params: dict = field(default_factory=dict)
+    knockdown_effects_rna: pd.DataFrame = field(default_factory=_empty_rna_effects)
 
     @staticmethod
     def prepare_folder(out: str | Path, force: bool = False, *, inputs: dict | None = None,
@@ -131,6 +148,8 @@ class SimulatedData:
         self.truth.to_csv(out / "truth" / "edges.csv", index=False)
         self.matched_pairs.to_csv(out / "truth" / "matched_pairs.csv", index=False)
         self.knockdown_effects.to_csv(out / "truth" / "knockdown_effects.csv", index=False)
+        self.knockdown_effects_rna.to_csv(out / "truth" / "knockdown_effects_rna.csv",
+                                          index=False)
         (out / "params.json").write_text(json.dumps(self.params, indent=2) + "\n")
         return out
 
@@ -149,7 +168,9 @@ def read_simulation(folder: str | Path) -> SimulatedData:
     Parameters
     ----------
     folder
-        Folder holding the files listed in :data:`OUTPUT_FILES`.
+        Folder holding the files listed in :data:`OUTPUT_FILES`. A folder written before
+        ``truth/knockdown_effects_rna.csv`` existed is read too, with an empty
+        ``knockdown_effects_rna`` (columns ``perturbation,gene,true_effect``, no rows).
 
     Returns
     -------
@@ -159,10 +180,11 @@ def read_simulation(folder: str | Path) -> SimulatedData:
     Raises
     ------
     CMCVAEInputError
-        If a file is missing.
+        If a file other than ``truth/knockdown_effects_rna.csv`` is missing.
     """
     folder = Path(folder)
-    missing = [f for f in OUTPUT_FILES if not (folder / f).is_file()]
+    missing = [f for f in OUTPUT_FILES
+               if f not in _OPTIONAL_FILES and not (folder / f).is_file()]
     if missing:
         raise CMCVAEInputError(
             f"{folder} is not a complete simulation folder (missing {', '.join(missing)}); "
@@ -182,4 +204,12 @@ def read_simulation(folder: str | Path) -> SimulatedData:
         matched_pairs=pd.read_csv(folder / "truth" / "matched_pairs.csv", dtype=str),
         knockdown_effects=pd.read_csv(folder / "truth" / "knockdown_effects.csv"),
         params=json.loads((folder / "params.json").read_text()),
+        knockdown_effects_rna=_read_rna_effects(folder / "truth" / "knockdown_effects_rna.csv"),
     )
+
+
+def _read_rna_effects(path: Path) -> pd.DataFrame:
+    """``truth/knockdown_effects_rna.csv``, or an empty table when the folder predates it."""
+    if not path.is_file():
+        return _empty_rna_effects()
+    return pd.read_csv(path, dtype={"perturbation": str, "gene": str, "true_effect": float})

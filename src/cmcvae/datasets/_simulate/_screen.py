@@ -102,13 +102,15 @@ _EFFECT_DRAWS = 4000
 
 def _simulated_effects(model: _Model, targets: np.ndarray, knockdown_strength: float,
                        rng: np.random.Generator, n_draws: int = _EFFECT_DRAWS) -> np.ndarray:
-    """True knockdown effects by simulating the intervention (targets × proteins).
+    """True knockdown effects by simulating the intervention (targets × (genes + proteins)).
 
     ``n_draws`` latent cells (exogenous noise plus cell states drawn from the population state
     probabilities) are propagated through the model twice — as they are and with the target's
     exogenous term shifted by ``−knockdown_strength`` (the same noise: common random numbers) —
-    and the effect on each protein is the mean difference of its latent level. Under linear
-    regulation this equals ``−knockdown_strength · T[g, p]`` exactly (up to rounding).
+    and the effect on each gene and protein is the mean difference of its latent level.
+    Columns ``[:G]`` are the genes, ``[G:G + P]`` the proteins (hidden factors are left out).
+    Under linear regulation this equals ``−knockdown_strength · T[g, :G + P]`` exactly (up to
+    rounding).
     """
     G, P, N = model.n_genes, model.n_proteins, model.n_nodes
     state_idx = _draw_states(np.broadcast_to(model.state_probs, (n_draws, len(model.state_probs))),
@@ -116,10 +118,10 @@ def _simulated_effects(model: _Model, targets: np.ndarray, knockdown_strength: f
     Et = rng.standard_normal((N, n_draws))
     Et *= model.exog_sd[:, None]
     Et += model.state_shift[state_idx].T
-    base = _propagate(model, Et)[G:G + P]
-    out = np.zeros((len(targets), P))
+    base = _propagate(model, Et)[:G + P]
+    out = np.zeros((len(targets), G + P))
     for i, g in enumerate(targets):
         Ek = Et.copy()
         Ek[g] -= knockdown_strength
-        out[i] = (_propagate(model, Ek)[G:G + P] - base).mean(axis=1)
+        out[i] = (_propagate(model, Ek)[:G + P] - base).mean(axis=1)
     return out
