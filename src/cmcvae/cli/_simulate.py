@@ -18,7 +18,7 @@ Setting = Annotated[Literal[tuple(SIM_SETTINGS)], typer.Option(  # type: ignore[
 
 
 def simulate(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write train.h5mu, perturb.h5mu, priors/, protein_map.csv, truth/.", callback=out_path("folder"))],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write train.h5mu, perturb.h5mu, priors/, protein_map.csv, truth/ (edges, matched pairs, true knockdown effects on proteins and genes).", callback=out_path("folder"))],
     cells: Annotated[int, typer.Option("--cells", help="Number of training cells.", callback=in_range(1))] = 20_000,
     genes: Annotated[int, typer.Option("--genes", help="Number of genes (at least 3).", callback=in_range(3))] = 500,
     proteins: Annotated[int, typer.Option("--proteins", help="Number of panel proteins (each encoded by one gene; at most --genes − 2).", callback=in_range(1))] = 40,

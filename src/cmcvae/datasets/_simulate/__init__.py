@@ -37,7 +37,8 @@ protein), ``theta_p ~ U(20, 50)``, plus Poisson ambient background with an expec
 
 **Perturbation screen.** Knocking gene ``g`` down shifts its exogenous term by
 ``−knockdown_strength`` latent standard deviations, which propagates to all descendants; the
-true effect on protein ``p`` is ``−knockdown_strength · T[g, p]`` with ``T = (I − B)^{-1}``.
+true effect on protein ``p`` is ``−knockdown_strength · T[g, p]`` with ``T = (I − B)^{-1}``,
+and on every other gene likewise (``SimulatedData.knockdown_effects_rna``).
 Screen cells come from new donors (``P00``, ``P01``…) with their own donor effects.
 
 **Mechanism settings** (off by default; docs/model.md "Simulator settings"):
