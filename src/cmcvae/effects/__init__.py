@@ -1,0 +1,37 @@
+"""Knockdown effect estimation, separate from structure learning (``cmcvae.effects``).
+
+Given a fitted run's training moments and what it knows (the GRN prior and its regulators, the
+fitted graph, the model), estimate the effect of knocking down each gene on every gene and
+protein, with a standard error. Sits between :mod:`cmcvae.model` (structure) and
+:mod:`cmcvae.evaluate` (scoring against screens).
+
+Table of contents
+-----------------
+- :func:`feature_stats`, :func:`stats_from_matrix`, :class:`FeatureStats` (``_stats.py``) — the
+  training moments (log-normalised RNA, CLR protein; correlations and two half-sample folds).
+- :func:`estimate_effects`, :class:`EffectEstimate`, :data:`ESTIMATORS`,
+  :data:`DEFAULT_ESTIMATOR` (``_estimate.py``) — the estimators by name:
+  ``adjust`` (default), ``adjust_all``, ``adjust_parents``, ``ida``, ``propagate``,
+  ``correlation``, ``ridge``.
+- :func:`adjusted_effects` (``_adjust.py``) — regression coefficients and SEs under any
+  adjustment sets, from the correlation matrix.
+- :func:`read_regulators` (``_sets.py``) — a TF list file.
+"""
+
+from cmcvae.effects._adjust import adjusted_effects
+from cmcvae.effects._estimate import (
+    DEFAULT_ESTIMATOR,
+    ESTIMATORS,
+    EffectEstimate,
+    Estimator,
+    estimate_effects,
+    modality_of,
+)
+from cmcvae.effects._sets import read_regulators
+from cmcvae.effects._stats import FeatureStats, feature_stats, stats_from_matrix
+
+__all__ = [
+    "DEFAULT_ESTIMATOR", "ESTIMATORS", "EffectEstimate", "Estimator", "FeatureStats",
+    "adjusted_effects", "estimate_effects", "feature_stats", "modality_of", "read_regulators",
+    "stats_from_matrix",
+]

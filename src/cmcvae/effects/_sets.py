@@ -1,0 +1,93 @@
+"""Adjustment sets: which features each knockdown's effect is adjusted for.
+
+A set must block the back-door paths from the knocked-down gene ``G`` to a readout and must not
+hold a mediator (a descendant of ``G``), or it removes part of the effect it is estimating.
+The sets here come from knowledge, not from the fit: transcription factors are the common
+causes of gene expression, so the regulators of a GRN prior (its sources, or a user's list)
+are the candidates, and the prior's own edges say which of them lie downstream of ``G``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from cmcvae._errors import CMCVAEInputError
+
+__all__ = ["prior_graph", "read_regulators", "regulator_sets", "parent_sets"]
+
+
+def prior_graph(prior: pd.DataFrame | None) -> nx.DiGraph:
+    """The prior's ``source → target`` edges as a directed graph (empty without a prior)."""
+    graph = nx.DiGraph()
+    if prior is not None and len(prior):
+        graph.add_edges_from(zip(prior["source"].astype(str), prior["target"].astype(str),
+                                 strict=True))
+    return graph
+
+
+def read_regulators(path) -> list[str]:
+    """A regulator (TF) list file: one name per line, or a table whose first column names them.
+
+    Raises
+    ------
+    CMCVAEInputError
+        When the file cannot be read or names nothing.
+    """
+    try:
+        table = pd.read_csv(path, sep=None, engine="python", header=None, dtype=str,
+                            comment="#")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise CMCVAEInputError(f"Cannot read the regulator list {path}: {err}. Give one gene "
+                               "symbol per line.") from None
+    names = [n.strip() for n in table.iloc[:, 0].dropna().astype(str) if n.strip()]
+    if names and names[0].lower() in {"tf", "source", "gene", "regulator", "symbol"}:
+        names = names[1:]
+    if not names:
+        raise CMCVAEInputError(f"The regulator list {path} names no gene; give one gene symbol "
+                               "per line.")
+    return names
+
+
+def regulator_sets(sources: Sequence[str], regulators: Iterable[str], features: pd.Index,
+                   graph: nx.DiGraph, exclude_descendants: bool = True) -> list[np.ndarray]:
+    """Per source: the regulators among the features, minus itself and (optionally) minus its
+    descendants in ``graph``.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Feature positions, one array per source.
+    """
+    regs = [r for r in dict.fromkeys(str(r) for r in regulators) if r in features]
+    reg_pos = features.get_indexer(regs)
+    out = []
+    for g in sources:
+        drop = {str(g)}
+        if exclude_descendants and str(g) in graph:
+            drop |= nx.descendants(graph, str(g))
+        out.append(np.array([p for r, p in zip(regs, reg_pos, strict=True) if r not in drop],
+                            dtype=int))
+    return out
+
+
+def parent_sets(sources: Sequence[str], graph: nx.DiGraph, features: pd.Index) -> list[np.ndarray]:
+    """Per source: its parents in ``graph`` that are features (an empty set when none)."""
+    out = []
+    for g in sources:
+        parents = [str(p) for p in graph.predecessors(str(g))] if str(g) in graph else []
+        pos = features.get_indexer(parents)
+        out.append(np.unique(pos[pos >= 0]).astype(int))
+    return out
+
+
+def check_regulators(regulators: Sequence[str], features: pd.Index, what: str) -> None:
+    """Refuse a regulator list with no feature of the data (a wrong file or wrong identifiers)."""
+    if regulators and not any(str(r) in features for r in regulators):
+        raise CMCVAEInputError(
+            f"None of the {len(regulators)} regulators of {what} is a gene of the run (e.g. "
+            f"{list(regulators)[:3]}); use the same gene identifiers as the data."
+        )

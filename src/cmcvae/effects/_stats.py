@@ -1,0 +1,183 @@
+"""Second moments of the training cells: what every effect estimator of this layer reads.
+
+RNA is log-normalised (CP10k, ``log1p``) and proteins CLR-transformed exactly as for the model and
+the baselines (:mod:`cmcvae.pp`); the estimators work on the correlation matrix of those
+features, so an effect is in standard deviations of the readout per standard deviation of the
+knocked-down gene. One pass over the cells (sparse RNA is never densified whole), then every
+estimate is linear algebra on a features × features matrix: 2,000 genes + 144 proteins is a
+2,144² matrix, whatever the number of cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from cmcvae._constants import PROT_MOD, RNA_MOD
+from cmcvae._errors import CMCVAEInputError
+from cmcvae.pp import clr, log_normalize
+
+__all__ = ["FeatureStats", "feature_stats"]
+
+#: rows per block when accumulating the cross-products of a large sparse matrix
+_BLOCK = 20_000
+
+
+@dataclass(frozen=True)
+class FeatureStats:
+    """Means, standard deviations and correlations of the (transformed) training features.
+
+    Attributes
+    ----------
+    names
+        Feature names, genes first, then proteins.
+    modality
+        ``"rna"`` or ``"prot"`` per feature.
+    mean, std
+        Per-feature mean and standard deviation of the transformed values.
+    corr
+        Correlation matrix (float64, features × features; constant features have 0 off the
+        diagonal and 1 on it).
+    n_cells
+        Cells the moments were computed on (the effective sample size of the standard errors).
+    fold_corr
+        The correlation matrices of two halves of the cells (even and odd rows): the ridge
+        baseline chooses its penalty by two-fold cross-validation on them.
+    """
+
+    names: pd.Index
+    modality: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    corr: np.ndarray
+    n_cells: int
+    fold_corr: tuple[np.ndarray, ...] = ()
+
+    def index(self, names: Sequence[str]) -> np.ndarray:
+        """Positions of ``names`` (all must be features)."""
+        pos = self.names.get_indexer([str(n) for n in names])
+        if (pos < 0).any():
+            missing = [str(n) for n, p in zip(names, pos, strict=True) if p < 0][:5]
+            raise CMCVAEInputError(
+                f"{len(missing)} name(s) are not features of the fitted data (e.g. {missing}); "
+                "use the run's gene and protein names."
+            )
+        return pos
+
+    @property
+    def genes(self) -> list[str]:
+        """The RNA features."""
+        return list(self.names[self.modality == RNA_MOD])
+
+    @property
+    def proteins(self) -> list[str]:
+        """The protein features."""
+        return list(self.names[self.modality == PROT_MOD])
+
+
+def feature_stats(rna_counts, prot_counts=None, genes: Sequence[str] = (),
+                  proteins: Sequence[str] = ()) -> FeatureStats:
+    """Moments of log-normalised RNA and CLR proteins of the training cells.
+
+    Parameters
+    ----------
+    rna_counts
+        Raw RNA counts, cells × genes (dense or scipy sparse).
+    prot_counts
+        Raw protein counts of the same cells (``None`` for an RNA-only run).
+    genes, proteins
+        Column names.
+
+    Returns
+    -------
+    FeatureStats
+    """
+    genes, proteins = [str(g) for g in genes], [str(p) for p in proteins]
+    blocks = [(log_normalize(rna_counts), genes, RNA_MOD)]
+    if prot_counts is not None and len(proteins):
+        if prot_counts.shape[0] != rna_counts.shape[0]:
+            raise CMCVAEInputError("RNA and protein counts must hold the same cells.")
+        blocks.append((clr(prot_counts).astype(np.float64), proteins, PROT_MOD))
+    for matrix, names, mod in blocks:
+        if matrix.shape[1] != len(names):
+            raise CMCVAEInputError(f"{matrix.shape[1]} {mod} columns but {len(names)} names.")
+    matrix = sp.hstack([sp.csr_matrix(b[0]) for b in blocks], format="csr") if any(
+        sp.issparse(b[0]) for b in blocks) else np.hstack([np.asarray(b[0], np.float64) for b in blocks])
+    names = [n for b in blocks for n in b[1]]
+    modality = np.concatenate([np.full(len(b[1]), b[2], dtype=object) for b in blocks])
+    return stats_from_matrix(matrix, names, modality)
+
+
+def stats_from_matrix(matrix, names: Sequence[str], modality: Sequence[str] | None = None) -> FeatureStats:
+    """:class:`FeatureStats` of an already transformed cells × features matrix.
+
+    Parameters
+    ----------
+    matrix
+        Dense or sparse cells × features values (e.g. log-transformed flow cytometry).
+    names
+        Feature names (unique).
+    modality
+        Per-feature modality (default: every feature ``"rna"``, i.e. a source that can be
+        knocked down).
+    """
+    index = pd.Index([str(n) for n in names])
+    if not index.is_unique:
+        raise CMCVAEInputError(f"Feature names must be unique; duplicated: {index[index.duplicated()][:5].tolist()}.")
+    n = matrix.shape[0]
+    if n < 3:
+        raise CMCVAEInputError(f"Effects need at least 3 cells; got {n}.")
+    moments = _moments(matrix)
+    mean, cov = moments[0]
+    corr, std = _correlation(cov)
+    folds = tuple(_correlation(c)[0] for _, c in moments[1:]) if n >= 20 else ()
+    mods = np.full(len(index), RNA_MOD, dtype=object) if modality is None else np.asarray(modality, dtype=object)
+    return FeatureStats(index, mods, mean, std, corr, int(n), folds)
+
+
+def _correlation(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Correlation matrix and standard deviations; constant features get 0 off the diagonal."""
+    std = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    live = std > 1e-8 * max(1.0, float(std.max(initial=0.0)))
+    scale = np.where(live, std, 1.0)
+    corr = cov / np.outer(scale, scale)
+    corr[~live, :] = 0.0
+    corr[:, ~live] = 0.0
+    np.fill_diagonal(corr, 1.0)
+    return np.clip(corr, -1.0, 1.0), std
+
+
+def _moments(matrix) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Means and population covariances of all rows, the even rows and the odd rows.
+
+    Accumulated in float64 by row blocks around the first block's means, so ``E[xx'] − E[x]E[x']``
+    does not cancel catastrophically when a mean is large next to its standard deviation.
+    """
+    n, f = matrix.shape
+    shift = None
+    totals = [np.zeros(f), np.zeros(f)]
+    cross = [np.zeros((f, f)), np.zeros((f, f))]
+    counts = [0, 0]
+    for start in range(0, n, _BLOCK):
+        block = matrix[start:start + _BLOCK]
+        block = block.toarray() if sp.issparse(block) else np.asarray(block)
+        block = block.astype(np.float64, copy=False)
+        if shift is None:
+            shift = block.mean(axis=0)
+        block = block - shift
+        for fold in (0, 1):
+            part = block[(start + fold) % 2::2]
+            totals[fold] += part.sum(axis=0)
+            cross[fold] += part.T @ part
+            counts[fold] += part.shape[0]
+    out = []
+    for total, xx, m in ((totals[0] + totals[1], cross[0] + cross[1], n),
+                         *((totals[k], cross[k], max(counts[k], 1)) for k in (0, 1))):
+        centred = total / m
+        cov = xx / m - np.outer(centred, centred)
+        out.append((centred + shift, (cov + cov.T) / 2.0))
+    return out
