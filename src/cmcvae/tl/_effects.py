@@ -1,0 +1,107 @@
+"""A fitted run's knockdown effects: the run's training moments and knowledge, fed to :mod:`cmcvae.effects`.
+
+Shared by ``cmcvae validate`` (every estimator scored next to the baselines) and
+``cmcvae predict`` (one estimator queried). The moments come from the run's training cells
+(``split.csv``), read from the data the run records (or ``data``); the GRN prior is the one the
+run was fitted with (``priors/grn_train.csv`` and ``grn_holdout.csv`` together: the holdout is
+held out from training the graph, not from what a user knows); the fitted graph is ``edges.csv``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cmcvae._errors import CMCVAEInputError
+from cmcvae.effects import (
+    DEFAULT_ESTIMATOR,
+    ESTIMATORS,
+    EffectEstimate,
+    FeatureStats,
+    estimate_effects,
+    feature_stats,
+    read_regulators,
+)
+from cmcvae.model import CMCVAE
+from cmcvae.tl._fitted import load_fitted, training_counts
+
+__all__ = ["RunEffects", "run_prior"]
+
+
+def run_prior(run: Path) -> pd.DataFrame | None:
+    """The GRN prior a run was fitted with (``None`` when it had none)."""
+    parts = [run / "priors" / f"grn_{part}.csv" for part in ("train", "holdout")]
+    frames = []
+    for path in parts:
+        if path.exists():
+            try:
+                frames.append(pd.read_csv(path, dtype={"source": str, "target": str}))
+            except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+                raise CMCVAEInputError(f"{path} is corrupt ({err}); fit the run again.") from None
+    frames = [f for f in frames if {"source", "target"} <= set(f.columns) and len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def _fitted_graph(run: Path) -> pd.DataFrame | None:
+    path = run / "edges.csv"
+    return pd.read_csv(path) if path.exists() else None
+
+
+class RunEffects:
+    """The effect estimators of one fitted run, sharing its moments.
+
+    Parameters
+    ----------
+    run
+        Run folder.
+    data
+        Training data (default: the file the run records).
+    regulators
+        A regulator (TF) list file or names, overriding the GRN prior's sources.
+    model, counts
+        The run's model and training counts when already loaded.
+    """
+
+    def __init__(self, run: str | Path, data: Any = None,
+                 regulators: str | Path | Sequence[str] | None = None,
+                 model: CMCVAE | None = None, counts: tuple | None = None) -> None:
+        self.run = Path(run)
+        self.model = load_fitted(self.run) if model is None else model
+        rna, prot = training_counts(self.run, data, self.model) if counts is None else counts
+        self.stats: FeatureStats = feature_stats(rna, prot if self.model.proteins else None,
+                                                 self.model.genes, self.model.proteins)
+        self.prior = run_prior(self.run)
+        if isinstance(regulators, (str, Path)):
+            regulators = read_regulators(regulators)
+        self.regulators = None if regulators is None else [str(r) for r in regulators]
+        self.graph = _fitted_graph(self.run)
+
+    def available(self) -> list[str]:
+        """The estimators this run can use (``ida`` needs ``edges.csv``, ``adjust*`` a prior or a
+        regulator list, ``propagate`` a two-modality or RNA model)."""
+        out = []
+        for name in ESTIMATORS:
+            if name in ("adjust", "adjust_all") and self.prior is None and self.regulators is None:
+                continue
+            if name == "adjust_parents" and self.prior is None:
+                continue
+            if name == "ida" and self.graph is None:
+                continue
+            out.append(name)
+        return out
+
+    def estimate(self, method: str = DEFAULT_ESTIMATOR, sources: Sequence[str] | None = None,
+                 readouts: Sequence[str] | None = None) -> EffectEstimate:
+        """:func:`cmcvae.effects.estimate_effects` with this run's moments and knowledge."""
+        if method in ("adjust", "adjust_all") and self.prior is None and self.regulators is None:
+            raise CMCVAEInputError(
+                f"The {method!r} estimator adjusts for regulators (TFs), but the run {self.run} was "
+                "fitted without a GRN prior: pass a TF list with --regulators FILE, or choose "
+                "--estimator correlation."
+            )
+        return estimate_effects(self.stats, method, sources=sources, readouts=readouts,
+                                prior=self.prior, regulators=self.regulators, graph=self.graph,
+                                model=self.model)
