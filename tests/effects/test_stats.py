@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.effects import feature_stats, stats_from_matrix
+from cmcvae.effects import feature_stats, known_regulators, stats_from_matrix
 
 
 def test_sparse_and_dense_counts_give_the_same_moments():
@@ -39,3 +39,9 @@ def test_constant_feature_and_bad_names():
         stats_from_matrix(x, ["a", "a", "c"])
     with pytest.raises(CMCVAEInputError, match="not features"):
         stats.index(["zz"])
+
+
+def test_packaged_tf_list_matches_human_and_mouse_symbols_only():
+    assert known_regulators(["STAT1", "Irf1", "GATA1", "SPI1", "MYC", "CD4"]) == [
+        "STAT1", "Irf1", "GATA1", "SPI1", "MYC"]
+    assert known_regulators(["TF001", "TF002", "G0001"]) == []  # simulated names: no match

@@ -15,7 +15,8 @@ Table of contents
   ``correlation``, ``ridge``.
 - :func:`adjusted_effects` (``_adjust.py``) — regression coefficients and SEs under any
   adjustment sets, from the correlation matrix.
-- :func:`read_regulators` (``_sets.py``) — a TF list file.
+- :func:`read_regulators`, :func:`known_regulators` (``_sets.py``) — a TF list file; the
+  packaged human TF list (``resources/human_tfs.txt``).
 """
 
 from cmcvae.effects._adjust import adjusted_effects
@@ -27,11 +28,12 @@ from cmcvae.effects._estimate import (
     estimate_effects,
     modality_of,
 )
-from cmcvae.effects._sets import read_regulators
+from cmcvae.effects._sets import known_regulators, read_regulators
 from cmcvae.effects._stats import FeatureStats, feature_stats, stats_from_matrix
 
 __all__ = [
     "DEFAULT_ESTIMATOR", "ESTIMATORS", "EffectEstimate", "Estimator", "FeatureStats",
-    "adjusted_effects", "estimate_effects", "feature_stats", "modality_of", "read_regulators",
+    "adjusted_effects", "estimate_effects", "feature_stats", "known_regulators", "modality_of",
+    "read_regulators",
     "stats_from_matrix",
 ]

@@ -10,6 +10,7 @@ are the candidates, and the prior's own edges say which of them lie downstream o
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from importlib import resources
 
 import networkx as nx
 import numpy as np
@@ -17,7 +18,13 @@ import pandas as pd
 
 from cmcvae._errors import CMCVAEInputError
 
-__all__ = ["prior_graph", "read_regulators", "regulator_sets", "parent_sets"]
+__all__ = ["TF_RESOURCE", "known_regulators", "prior_graph", "read_regulators", "regulator_sets",
+           "parent_sets"]
+
+#: the packaged human TF list (CollecTRI's regulators, complexes split into subunits)
+TF_RESOURCE = "human_tfs.txt"
+#: fewer packaged TFs than this among a run's genes: the list is not for this data (species, ids)
+MIN_KNOWN_REGULATORS = 5
 
 
 def prior_graph(prior: pd.DataFrame | None) -> nx.DiGraph:
@@ -27,6 +34,16 @@ def prior_graph(prior: pd.DataFrame | None) -> nx.DiGraph:
         graph.add_edges_from(zip(prior["source"].astype(str), prior["target"].astype(str),
                                  strict=True))
     return graph
+
+
+def known_regulators(genes: Sequence[str]) -> list[str]:
+    """The run's genes that are human TFs of the packaged list, matched case-insensitively (so
+    mouse symbols such as ``Stat1`` match); empty when fewer than :data:`MIN_KNOWN_REGULATORS`."""
+    source = resources.files("cmcvae").joinpath("resources", TF_RESOURCE)
+    with source.open("r", encoding="utf-8") as fh:
+        tfs = {line.strip().upper() for line in fh if line.strip() and not line.startswith("#")}
+    hits = [str(g) for g in genes if str(g).upper() in tfs]
+    return hits if len(hits) >= MIN_KNOWN_REGULATORS else []
 
 
 def read_regulators(path) -> list[str]:

@@ -23,6 +23,7 @@ from cmcvae.effects import (
     FeatureStats,
     estimate_effects,
     feature_stats,
+    known_regulators,
     read_regulators,
 )
 from cmcvae.model import CMCVAE
@@ -76,8 +77,31 @@ class RunEffects:
         self.prior = run_prior(self.run)
         if isinstance(regulators, (str, Path)):
             regulators = read_regulators(regulators)
+            self.regulator_source = "file"
+        elif regulators is not None:
+            self.regulator_source = "given"
+        elif self.prior is not None:
+            self.regulator_source = "grn prior"
+        else:  # no knowledge given: the packaged human TF list, when the genes are human symbols
+            regulators = known_regulators(self.model.genes) or None
+            self.regulator_source = "packaged human TF list" if regulators else "none"
         self.regulators = None if regulators is None else [str(r) for r in regulators]
         self.graph = _fitted_graph(self.run)
+
+    def describe(self) -> dict[str, Any]:
+        """Where the regulators came from and how many are genes of the run (for reports)."""
+        regs = self.regulators
+        if regs is None and self.prior is not None:
+            regs = list(dict.fromkeys(self.prior["source"].astype(str)))
+        genes = set(self.model.genes)
+        return {"regulators": self.regulator_source,
+                "n_regulators": sum(r in genes for r in set(regs or []))}
+
+    def default_method(self) -> str:
+        """:data:`DEFAULT_ESTIMATOR`, or ``correlation`` when there is nothing to adjust for."""
+        if DEFAULT_ESTIMATOR.startswith("adjust") and self.prior is None and self.regulators is None:
+            return "correlation"
+        return DEFAULT_ESTIMATOR
 
     def available(self) -> list[str]:
         """The estimators this run can use (``ida`` needs ``edges.csv``, ``adjust*`` a prior or a
@@ -99,8 +123,8 @@ class RunEffects:
         if method in ("adjust", "adjust_all") and self.prior is None and self.regulators is None:
             raise CMCVAEInputError(
                 f"The {method!r} estimator adjusts for regulators (TFs), but the run {self.run} was "
-                "fitted without a GRN prior: pass a TF list with --regulators FILE, or choose "
-                "--estimator correlation."
+                "fitted without a GRN prior and its genes are not human TF symbols: pass a TF list "
+                "with --regulators FILE, or choose --estimator correlation."
             )
         return estimate_effects(self.stats, method, sources=sources, readouts=readouts,
                                 prior=self.prior, regulators=self.regulators, graph=self.graph,
