@@ -65,6 +65,8 @@ TARGETS = {
 }
 KINASES = ["Raf", "Mek", "Erk", "Akt", "PKA", "PKC", "P38", "Jnk"]
 STRICT_SD = 0.5
+#: text in OUT.md from this marker on is written by hand and kept when the script reruns
+NOTES = "<!-- interpretation (hand-written; kept on rerun) -->"
 Q_LEVEL = 0.05
 
 
@@ -315,7 +317,10 @@ def main(argv: list[str] | None = None) -> None:
                "strict_sd": STRICT_SD, "targets": TARGETS, "interventions": interventions,
                "variants": variants}
     args.out.with_suffix(".json").write_text(json.dumps(payload, indent=1, default=float))
-    args.out.with_suffix(".md").write_text(text + "\n")
+    md_path = args.out.with_suffix(".md")
+    old = md_path.read_text() if md_path.is_file() else ""
+    kept = old[old.index(NOTES):] if NOTES in old else ""  # the hand-written interpretation
+    md_path.write_text(text + "\n" + ("\n" + kept if kept else ""))
 
 
 if __name__ == "__main__":
