@@ -11,6 +11,7 @@ from cmcvae import CMCVAEInputError
 from cmcvae.cli._app import out_console
 from cmcvae.cli._options import Seed, in_range
 from cmcvae.cli._tables import aggregate_table, fmt, validation_table
+from cmcvae.evaluate import VALIDATION_FILES
 from cmcvae.tl import validate_run
 
 
@@ -28,6 +29,7 @@ def validate(
     min_cells: Annotated[int, typer.Option("--min-cells", help="Minimum cells per perturbation (and control cells per condition), at least 2.", callback=in_range(2, why=" (a mean and a variance need two cells per group)"))] = 10,
     fdr: Annotated[float, typer.Option("--fdr", help="Benjamini-Hochberg FDR for calling an observed effect significant, in (0, 1].", callback=in_range(0, 1, what="a false discovery rate", low_open=True))] = 0.05,
     test: Annotated[Literal["welch", "mannwhitney"], typer.Option("--test", case_sensitive=False, help="welch | mannwhitney.")] = "welch",
+    readout: Annotated[Literal["protein", "rna", "both"], typer.Option("--readout", case_sensitive=False, help="What to score: protein (the screen's antibody panel; validation.json, predictions.csv), rna (its genes, the target's own transcript reported as knockdown efficiency; validation_rna.json, predictions_rna.csv) or both.")] = "protein",
     seed: Seed = 0,
 ) -> None:
     """Zero-shot validation against a perturbation screen, with baselines."""
@@ -37,14 +39,37 @@ def validate(
     res = validate_run(run, perturb, data=data, control_label=controls[0] if len(controls) == 1 else controls,
                        truth_effects=truth, perturbation_key=perturbation_key, protein_map=protein_map,
                        knockdown_filter=not no_knockdown_filter, min_cells=min_cells, fdr=fdr,
-                       test=test, seed=seed, perturb_protein=perturb_protein, condition_key=condition_key)
+                       test=test, seed=seed, perturb_protein=perturb_protein, condition_key=condition_key,
+                       readout=readout)
+    by_readout = res if readout == "both" else {readout: res}
+    for name, result in by_readout.items():
+        _print_readout(run, name, result)
+
+
+def _print_readout(run: Path, readout: str, res: dict) -> None:
+    """The scores of one read-out and the files written (the protein one as it always was)."""
+    json_name, csv_name = VALIDATION_FILES[readout]
+    genes = " (gene read-out)" if readout == "rna" else ""
     if "aggregate" in res:
-        out_console.print(aggregate_table(res, "Zero-shot validation across seeds"))
-        out_console.print(f"Wrote {run / 'validation.json'} (and validation.json, predictions.csv per seed)")
+        out_console.print(aggregate_table(res, f"Zero-shot validation across seeds{genes}"))
+        out_console.print(f"Wrote {run / json_name} (and {json_name}, {csv_name} per seed)")
         return
-    out_console.print(validation_table(res))
+    table = validation_table(res)
+    if genes:
+        table.title = f"{table.title}{genes}"
+    out_console.print(table)
     _print_details(res)
-    out_console.print(f"Wrote {run / 'validation.json'} and {run / 'predictions.csv'}")
+    if readout == "rna":
+        _print_knockdown(res.get("knockdown_efficiency") or {})
+    out_console.print(f"Wrote {run / json_name} and {run / csv_name}")
+
+
+def _print_knockdown(eff: dict) -> None:
+    """The knockdown efficiency of the gene read-out: how far the target transcripts dropped."""
+    if eff.get("n_measured"):
+        out_console.print(f"Knockdown efficiency: {eff['n_knocked_down']} of {eff['n_measured']} measured "
+                          f"targets dropped; median target log fold change {fmt(eff.get('median_target_log_fc'))} "
+                          "(scored perturbations).", highlight=False)
 
 
 def _print_details(res: dict) -> None:

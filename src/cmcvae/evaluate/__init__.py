@@ -9,11 +9,15 @@ Zero-shot perturbation validation (``cmcvae validate``; definitions in ``_pertur
 
 - :func:`validate` — observed effects once, every method scored on the same pairs;
   :func:`write_validation` writes ``validation.json`` and ``predictions.csv``.
-- :func:`observed_effects` (``_observed.py``) — knockdown vs control per (perturbation, protein).
+- :func:`observed_effects` (``_observed.py``) — knockdown vs control per (perturbation, protein);
+  :func:`observed_rna_effects` and :func:`knockdown_efficiency` (``_observed_rna.py``) — the
+  same per (perturbation, gene) for ``validate(..., readout="rna")``.
 - :func:`score_predictions` (``_scoring.py``) — AUROC, AUPRC and direction accuracy of one method.
 - :func:`check_perturbation_data` (``_screen.py``) — fail fast on a screen ``observed_effects``
   would reject; :func:`match_proteins` (``_matching.py``) — model proteins ↔ panel antibodies.
-- :data:`DEFINITIONS`, :data:`PREDICTION_COLUMNS`, :data:`OBSERVED_COLUMNS`.
+- :data:`DEFINITIONS`, :data:`PREDICTION_COLUMNS`, :data:`OBSERVED_COLUMNS` (and
+  :data:`PREDICTION_COLUMNS_RNA`, :data:`OBSERVED_RNA_COLUMNS`, :data:`READOUTS`,
+  :data:`VALIDATION_FILES` per read-out); :func:`rna_modality` (``_screen.py``).
 
 Observational baselines (``_baselines.py``): :func:`correlation_effects`, :func:`ridge_effects`,
 :func:`random_effects`, :func:`always_down_effects`; :data:`DEFAULT_RIDGE_ALPHAS`.
@@ -42,22 +46,31 @@ from cmcvae.evaluate._baselines import (
 from cmcvae.evaluate._matching import match_proteins
 from cmcvae.evaluate._metrics import auprc, auroc, bh_fdr, direction_accuracy, sign_agreement
 from cmcvae.evaluate._observed import OBSERVED_COLUMNS, observed_effects
+from cmcvae.evaluate._observed_rna import (
+    OBSERVED_RNA_COLUMNS,
+    knockdown_efficiency,
+    observed_rna_effects,
+)
 from cmcvae.evaluate._perturbation import (
     DEFINITIONS,
     PREDICTION_COLUMNS,
+    PREDICTION_COLUMNS_RNA,
+    READOUTS,
+    VALIDATION_FILES,
     validate,
     write_validation,
 )
 from cmcvae.evaluate._recovery import association_networks, recovery_scores
 from cmcvae.evaluate._scoring import score_predictions
-from cmcvae.evaluate._screen import check_perturbation_data
+from cmcvae.evaluate._screen import check_perturbation_data, rna_modality
 from cmcvae.evaluate._tf_target import tf_target_asymmetry, tf_target_edges
 
 __all__ = [
-    "DEFAULT_RIDGE_ALPHAS", "DEFINITIONS", "OBSERVED_COLUMNS", "PREDICTION_COLUMNS",
+    "DEFAULT_RIDGE_ALPHAS", "DEFINITIONS", "OBSERVED_COLUMNS", "OBSERVED_RNA_COLUMNS",
+    "PREDICTION_COLUMNS", "PREDICTION_COLUMNS_RNA", "READOUTS", "VALIDATION_FILES",
     "always_down_effects", "association_networks", "asymmetry_test", "auprc", "auroc", "bh_fdr",
     "central_dogma", "check_perturbation_data", "correlation_effects", "direction_accuracy",
-    "match_proteins", "observed_effects", "random_effects", "recovery_scores", "ridge_effects",
-    "score_predictions", "sign_agreement", "tf_target_asymmetry", "tf_target_edges", "validate",
-    "write_validation",
+    "knockdown_efficiency", "match_proteins", "observed_effects", "observed_rna_effects",
+    "random_effects", "recovery_scores", "ridge_effects", "rna_modality", "score_predictions",
+    "sign_agreement", "tf_target_asymmetry", "tf_target_edges", "validate", "write_validation",
 ]

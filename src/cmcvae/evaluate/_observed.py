@@ -440,14 +440,7 @@ def _effect_rows(
     """One row per (kept perturbation, protein): effect, p-value and cell counts."""
     rows = []
     for lab in kept:
-        mask = masks[lab]
-        ctrl = design.matched_controls(mask)
-        pert = prot_c[mask]
-        ctrl_vals = prot_c[ctrl]
-        # The centred controls of each condition average to 0, so this is the perturbed-cell-
-        # weighted mean of condition-matched differences, and the Welch mean difference.
-        effect = pert.mean(axis=0) - ctrl_vals.mean(axis=0)
-        pvals = _test(pert, ctrl_vals, test)
+        effect, pvals, n_cells, n_control = _effect_stats(masks[lab], prot_c, design, test)
         rows.append(
             pd.DataFrame(
                 {
@@ -455,12 +448,29 @@ def _effect_rows(
                     "protein": model_names,
                     "observed_effect": effect,
                     "pvalue": pvals,
-                    "n_cells": int(mask.sum()),
-                    "n_control": int(ctrl.sum()),
+                    "n_cells": n_cells,
+                    "n_control": n_control,
                 }
             )
         )
     return pd.concat(rows, ignore_index=True)
+
+
+def _effect_stats(
+    mask: np.ndarray, values: np.ndarray, design: _Design, test: str
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Per feature (column of the centred ``values``): effect and p-value of the cells of ``mask``.
+
+    Shared by the protein and the gene read-outs (``_observed_rna.py``), so both use the same
+    comparison. Returns ``(effect, pvalue, n_cells, n_control)``.
+    """
+    ctrl = design.matched_controls(mask)
+    pert = values[mask]
+    ctrl_vals = values[ctrl]
+    # The centred controls of each condition average to 0, so this is the perturbed-cell-
+    # weighted mean of condition-matched differences, and the Welch mean difference.
+    effect = pert.mean(axis=0) - ctrl_vals.mean(axis=0)
+    return effect, _test(pert, ctrl_vals, test), int(mask.sum()), int(ctrl.sum())
 
 
 def _nothing_left(dropped: list[dict[str, Any]], min_cells: int) -> None:

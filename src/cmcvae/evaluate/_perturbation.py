@@ -76,6 +76,7 @@ import pandas as pd
 
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.evaluate._observed import observed_effects
+from cmcvae.evaluate._observed_rna import observed_rna_effects
 from cmcvae.evaluate._scoring import check_effects, predicted_column, score_predictions
 from cmcvae.evaluate._screen import check_perturbation_data
 
@@ -84,6 +85,9 @@ from cmcvae.evaluate._screen import check_perturbation_data
 __all__ = [
     "DEFINITIONS",
     "PREDICTION_COLUMNS",
+    "PREDICTION_COLUMNS_RNA",
+    "READOUTS",
+    "VALIDATION_FILES",
     "check_perturbation_data",
     "observed_effects",
     "score_predictions",
@@ -94,6 +98,15 @@ __all__ = [
 
 #: Leading columns of the predictions table (docs/design.md §3 contract).
 PREDICTION_COLUMNS = ["perturbation", "protein", "predicted_effect", "observed_effect", "significant"]
+#: Leading columns of the gene read-out's table, ``predictions_rna.csv`` (docs/design.md §7).
+PREDICTION_COLUMNS_RNA = ["perturbation", "gene", "predicted_effect", "observed_effect", "significant"]
+#: The read-outs :func:`validate` scores: proteins (CITE-seq panel) or genes (transcripts).
+READOUTS = ("protein", "rna")
+#: ``(results JSON, predictions CSV)`` written per read-out by :func:`write_validation`.
+VALIDATION_FILES: dict[str, tuple[str, str]] = {
+    "protein": ("validation.json", "predictions.csv"),
+    "rna": ("validation_rna.json", "predictions_rna.csv"),
+}
 
 #: One-line definitions written to ``validation.json["definitions"]``.
 DEFINITIONS: dict[str, str] = {
@@ -144,12 +157,36 @@ _RESERVED_KEYS = frozenset(
     {"method", "methods", "auroc", "auprc", "direction_accuracy", "n_perturbations", "n_pairs",
      "n_significant", "median_perturbation_auroc", "pair_direction_accuracy", "filtering",
      "definitions", "direction_accuracy_cis", "direction_accuracy_trans",
-     "fraction_significant_cis", "seconds"}
+     "fraction_significant_cis", "seconds", "knockdown_efficiency"}
 )
+
+#: What the gene read-out changes in :data:`DEFINITIONS` (``validation_rna.json``).
+_RNA_DEFINITIONS: dict[str, str] = {
+    "observed_effect": (
+        "Mean log-normalised expression (CP10k, log1p; library size over the whole screen RNA) of "
+        "the perturbed cells minus that of the control cells; with a condition key, the "
+        "perturbed-cell-weighted mean over conditions of condition-matched differences."
+    ),
+    "scored_pairs": (
+        "The rows of predictions_rna.csv: observed (perturbation, gene) pairs, the target's own "
+        "transcript excluded, with a finite prediction of the primary method; every method is "
+        "scored on these rows, leaving out the rows where its own prediction is missing."
+    ),
+    "knockdown_efficiency": (
+        "Per perturbation whose target transcript is measured: target_log_fc = mean "
+        "log-normalised target expression of the perturbed cells minus the controls "
+        "(condition-centred, natural log units) and the one-sided p-value of the knockdown "
+        "filter; the target's own transcript is not a scored pair. median_target_log_fc is the "
+        "median over the scored perturbations."
+    ),
+}
 
 
 def validate(
-    effects_by_method: Mapping[str, pd.DataFrame], perturb, **observed_kwargs: Any
+    effects_by_method: Mapping[str, pd.DataFrame],
+    perturb,
+    readout: str = "protein",
+    **observed_kwargs: Any,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Compute observed effects once and score every method's effect matrix against them.
 
@@ -165,10 +202,17 @@ def validate(
         model). Names must not clash with the top-level result keys (``auroc``, ``filtering``,
         …).
     perturb
-        Perturbation :class:`mudata.MuData` (see :func:`observed_effects`).
+        Perturbation :class:`mudata.MuData` (see :func:`observed_effects`); for the gene
+        read-out an RNA-only MuData or AnnData is enough.
+    readout
+        ``"protein"`` (effect matrices genes × proteins, :func:`observed_effects`) or ``"rna"``
+        (genes × genes, :func:`~cmcvae.evaluate.observed_rna_effects`: the table's second
+        column is ``gene``, the target's own transcript is not scored, and the results hold
+        ``knockdown_efficiency``).
     **observed_kwargs
-        Passed to :func:`observed_effects` (e.g. ``control_label``, ``condition_key``).
-        ``genes`` and ``proteins`` default to the primary method's rows and columns.
+        Passed to :func:`observed_effects` / :func:`~cmcvae.evaluate.observed_rna_effects`
+        (e.g. ``control_label``, ``condition_key``). ``genes`` (and for proteins ``proteins``)
+        default to the primary method's rows (and columns).
 
     Returns
     -------
@@ -190,15 +234,20 @@ def validate(
     Raises
     ------
     CMCVAEInputError
-        No methods, a reserved or duplicate method name, or any error of
+        No methods, a reserved or duplicate method name, an unknown read-out, or any error of
         :func:`observed_effects` / :func:`score_predictions`.
     """
+    if readout not in READOUTS:
+        raise CMCVAEInputError(f"Unknown readout {readout!r}; use one of {list(READOUTS)}.")
     matrices = _check_methods(effects_by_method)
     names = list(matrices)
     primary = names[0]
     observed_kwargs.setdefault("genes", list(matrices[primary].index))
-    observed_kwargs.setdefault("proteins", list(matrices[primary].columns))
-    observed = observed_effects(perturb, **observed_kwargs)
+    if readout == "rna":
+        observed = observed_rna_effects(perturb, **observed_kwargs)
+    else:
+        observed_kwargs.setdefault("proteins", list(matrices[primary].columns))
+        observed = observed_effects(perturb, **observed_kwargs)
 
     # The scored pairs: rows where the primary method predicts something (= predictions.csv).
     pred = predicted_column(matrices[primary], observed)
@@ -212,10 +261,12 @@ def validate(
         "method": primary,
         "methods": names,
         **{k: results[primary][k] for k in _HEADLINE},
-        "definitions": _definitions(observed_kwargs.get("condition_key")),
+        "definitions": _definitions(observed_kwargs.get("condition_key"), readout),
         "filtering": _filtering(observed, keep),
     }
-    return {**header, **results}, _predictions_table(scored, pred[keep], matrices)
+    if readout == "rna":
+        header["knockdown_efficiency"] = observed.attrs["knockdown_efficiency"]
+    return {**header, **results}, _predictions_table(scored, pred[keep], matrices, readout)
 
 
 #: The primary method's numbers repeated at the top level of the results (in this order).
@@ -247,9 +298,17 @@ def _check_methods(effects_by_method: Mapping[str, pd.DataFrame]) -> dict[str, p
     return {str(k): check_effects(v, f"{k!r} effects") for k, v in effects_by_method.items()}
 
 
-def _definitions(condition_key: str | None) -> dict[str, str]:
+def _definitions(condition_key: str | None, readout: str = "protein") -> dict[str, str]:
     """:data:`DEFINITIONS`, with the observed effect's wording for the run's comparison."""
     definitions = dict(DEFINITIONS)
+    if readout == "rna":
+        definitions.update(_RNA_DEFINITIONS)
+        if condition_key is None:
+            definitions["observed_effect"] = (
+                "Mean log-normalised expression (CP10k, log1p) of the perturbed cells minus that "
+                "of all control cells (no condition key given)."
+            )
+        return definitions
     if condition_key is None:
         definitions["observed_effect"] = (
             "Mean per-cell CLR (over the perturbation panel) of the perturbed cells minus that of "
@@ -268,13 +327,17 @@ def _filtering(observed: pd.DataFrame, keep: np.ndarray) -> dict[str, Any]:
 
 
 def _predictions_table(
-    scored: pd.DataFrame, predicted: np.ndarray, matrices: Mapping[str, pd.DataFrame]
+    scored: pd.DataFrame,
+    predicted: np.ndarray,
+    matrices: Mapping[str, pd.DataFrame],
+    readout: str = "protein",
 ) -> pd.DataFrame:
     """``predictions.csv``: the scored pairs, the primary prediction, then the other methods'."""
     table = scored.copy()
     table.insert(2, "predicted_effect", predicted)
     extra = ["pvalue", "qvalue", "n_cells", "n_control", "cis", "panel_protein"]
-    table = table[[*PREDICTION_COLUMNS, *[c for c in extra if c in table.columns]]].copy()
+    leading = PREDICTION_COLUMNS_RNA if readout == "rna" else PREDICTION_COLUMNS
+    table = table[[*leading, *[c for c in extra if c in table.columns]]].copy()
     others = {
         f"predicted_{name}": predicted_column(eff, table)
         for name, eff in list(matrices.items())[1:]
@@ -304,7 +367,10 @@ def _jsonable(obj: Any) -> Any:
 
 
 def write_validation(
-    results: Mapping[str, Any], predictions: pd.DataFrame, run_dir: str | Path
+    results: Mapping[str, Any],
+    predictions: pd.DataFrame,
+    run_dir: str | Path,
+    readout: str = "protein",
 ) -> tuple[Path, Path]:
     """Write ``validation.json`` and ``predictions.csv`` into ``run_dir`` (docs/design.md §3).
 
@@ -314,16 +380,22 @@ def write_validation(
         The two outputs of :func:`validate`.
     run_dir
         Run directory; created if missing.
+    readout
+        The read-out validated: ``"rna"`` writes ``validation_rna.json`` and
+        ``predictions_rna.csv`` instead (:data:`VALIDATION_FILES`).
 
     Returns
     -------
     tuple of pathlib.Path
         Paths of ``validation.json`` (NaN written as ``null``) and ``predictions.csv``.
     """
+    if readout not in VALIDATION_FILES:
+        raise CMCVAEInputError(f"Unknown readout {readout!r}; use one of {list(READOUTS)}.")
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
-    json_path = run / "validation.json"
-    csv_path = run / "predictions.csv"
+    json_name, csv_name = VALIDATION_FILES[readout]
+    json_path = run / json_name
+    csv_path = run / csv_name
     json_path.write_text(json.dumps(_jsonable(results), indent=2, allow_nan=False) + "\n")
     predictions.to_csv(csv_path, index=False)
     return json_path, csv_path

@@ -16,7 +16,17 @@ from scipy import stats
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.evaluate._metrics import auprc, auroc, direction_accuracy
 
-__all__ = ["check_effects", "predicted_column", "score_predictions"]
+__all__ = ["check_effects", "predicted_column", "readout_column", "score_predictions"]
+
+
+def readout_column(observed: pd.DataFrame) -> str:
+    """The column naming the read-out of each observed pair: ``protein``, else ``gene``.
+
+    The protein read-out (:func:`~cmcvae.evaluate.observed_effects`) names it ``protein``, the
+    gene read-out (:func:`~cmcvae.evaluate.observed_rna_effects`) ``gene``; the perturbed gene
+    is always ``perturbation``.
+    """
+    return "gene" if "protein" not in observed.columns and "gene" in observed.columns else "protein"
 
 
 def check_effects(effects: pd.DataFrame, name: str = "effects") -> pd.DataFrame:
@@ -39,7 +49,8 @@ def check_effects(effects: pd.DataFrame, name: str = "effects") -> pd.DataFrame:
 
 
 def _check_observed(observed: pd.DataFrame) -> None:
-    need = {"perturbation", "protein", "observed_effect", "significant"}
+    readout = readout_column(observed) if isinstance(observed, pd.DataFrame) else "protein"
+    need = {"perturbation", readout, "observed_effect", "significant"}
     if not isinstance(observed, pd.DataFrame) or not need <= set(observed.columns):
         raise CMCVAEInputError(
             f"observed must be the DataFrame from observed_effects with columns {sorted(need)}."
@@ -47,9 +58,12 @@ def _check_observed(observed: pd.DataFrame) -> None:
 
 
 def predicted_column(effects: pd.DataFrame, observed: pd.DataFrame) -> np.ndarray:
-    """Predicted effect for each observed pair (NaN where the matrix lacks the pair)."""
+    """Predicted effect for each observed pair (NaN where the matrix lacks the pair).
+
+    Rows of ``effects`` are perturbed genes, columns the read-outs (:func:`readout_column`).
+    """
     rows = effects.index.get_indexer(observed["perturbation"].astype(str))
-    cols = effects.columns.get_indexer(observed["protein"].astype(str))
+    cols = effects.columns.get_indexer(observed[readout_column(observed)].astype(str))
     values = effects.to_numpy()
     ok = (rows >= 0) & (cols >= 0)
     pred = np.full(len(observed), np.nan)
@@ -68,10 +82,11 @@ def score_predictions(effects: pd.DataFrame, observed: pd.DataFrame) -> dict[str
     ----------
     effects
         Genes × proteins effect matrix; entry = predicted change of the protein when the gene
-        is knocked down (sign = direction).
+        is knocked down (sign = direction). For the gene read-out, genes × genes.
     observed
         Output of :func:`~cmcvae.evaluate.observed_effects` (at least ``perturbation, protein,
-        observed_effect, significant``; ``cis`` enables the cis/trans numbers).
+        observed_effect, significant``; ``cis`` enables the cis/trans numbers) or of
+        :func:`~cmcvae.evaluate.observed_rna_effects` (``gene`` instead of ``protein``).
 
     Returns
     -------
@@ -105,11 +120,12 @@ def score_predictions(effects: pd.DataFrame, observed: pd.DataFrame) -> dict[str
     pred = predicted_column(eff, observed)
     keep = np.isfinite(pred)
     if not keep.any():
+        readout = readout_column(observed)
         raise CMCVAEInputError(
-            "The effect matrix shares no (gene, protein) pair with the observed effects: its rows "
-            f"(e.g. {list(eff.index[:5])}) must be the perturbed genes "
-            f"(e.g. {list(pd.unique(observed['perturbation'])[:5])}) and its columns the proteins "
-            f"(e.g. {list(pd.unique(observed['protein'])[:5])})."
+            f"The effect matrix shares no (gene, {readout}) pair with the observed effects: its "
+            f"rows (e.g. {list(eff.index[:5])}) must be the perturbed genes "
+            f"(e.g. {list(pd.unique(observed['perturbation'])[:5])}) and its columns the "
+            f"{readout}s (e.g. {list(pd.unique(observed[readout])[:5])})."
         )
     obs = observed.loc[keep]
     pred = pred[keep]

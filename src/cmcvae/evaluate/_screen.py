@@ -2,13 +2,14 @@
 
 The screen is a :class:`mudata.MuData` with ``rna`` and ``prot`` raw counts of the same cells and
 an ``obs`` column naming the targeted gene of each cell (optionally one with each cell's
-condition). These helpers find the modalities, the columns and the control cells, and fail with
+condition). Gene read-outs need the RNA only: an RNA-only MuData or an :class:`anndata.AnnData`
+(:func:`rna_modality`). These helpers find the modalities, the columns and the control cells, and fail with
 a message that names the fix; :func:`check_perturbation_data` runs them all up front.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,9 +24,11 @@ __all__ = [
     "check_perturbation_data",
     "control_labels",
     "control_mask",
+    "log_normalized_blocks",
     "log_normalized_columns",
     "modalities",
     "obs_column",
+    "rna_modality",
     "raw_counts",
 ]
 
@@ -63,10 +66,37 @@ def modalities(perturb) -> tuple[Any, Any]:
     return rna, prot
 
 
+def rna_modality(perturb) -> Any:
+    """The RNA AnnData of a screen: the ``rna`` modality of a MuData, or an AnnData itself.
+
+    Gene read-outs need no proteins, so an RNA-only screen (an ``.h5ad`` read as AnnData, or a
+    MuData without ``prot``) is accepted here, unlike :func:`modalities`.
+    """
+    mods = getattr(perturb, "mod", None)
+    if mods is None:
+        if hasattr(perturb, "var_names") and hasattr(perturb, "obs"):
+            return perturb
+        raise CMCVAEInputError(
+            f"Perturbation data must be a MuData or an AnnData of RNA counts; got "
+            f"{type(perturb).__name__}."
+        )
+    if RNA_MOD not in mods:
+        raise CMCVAEInputError(
+            f"The perturbation data has no RNA modality {RNA_MOD!r} (it has {list(mods)}); gene "
+            "read-outs need the screen's RNA counts: store them as 'rna'."
+        )
+    return mods[RNA_MOD]
+
+
+def _frames(perturb, rna, prot) -> list[pd.DataFrame]:
+    """The ``obs`` tables to search, in order (the protein one only when there are proteins)."""
+    return [perturb.obs, rna.obs] + ([] if prot is None else [prot.obs])
+
+
 def _obs_columns(perturb, rna, prot) -> list[str]:
     """All ``obs`` column names (MuData, then RNA, then protein), for error messages."""
     seen: dict[str, None] = {}
-    for frame in (perturb.obs, rna.obs, prot.obs):
+    for frame in _frames(perturb, rna, prot):
         for col in map(str, frame.columns):
             if not col.startswith((f"{RNA_MOD}:", f"{PROT_MOD}:")):
                 seen.setdefault(col, None)
@@ -76,10 +106,11 @@ def _obs_columns(perturb, rna, prot) -> list[str]:
 def obs_column(perturb, rna, prot, key: str, role: str) -> pd.Series:
     """Per-cell string values of the ``obs`` column ``key`` (``None`` where missing).
 
-    Looked up in ``mdata.obs``, then the RNA ``obs``, then the protein ``obs``. ``role`` is
-    ``"perturbation"`` or ``"condition"`` and only changes the error message.
+    Looked up in ``mdata.obs``, then the RNA ``obs``, then the protein ``obs`` (``prot`` may be
+    ``None`` for an RNA-only screen). ``role`` is ``"perturbation"`` or ``"condition"`` and only
+    changes the error message.
     """
-    for frame in (perturb.obs, rna.obs, prot.obs):
+    for frame in _frames(perturb, rna, prot):
         if key in frame.columns and len(frame) == rna.n_obs:
             col = frame[key].reindex(rna.obs_names) if frame is perturb.obs else frame[key]
             values = col.astype(object).where(col.notna(), None)
@@ -139,6 +170,7 @@ def check_perturbation_data(
     control_label: str | Sequence[str] = "control",
     perturbation_key: str = "perturbation",
     condition_key: str | None = None,
+    readout: str = "protein",
 ) -> None:
     """Fail early on perturbation data that :func:`~cmcvae.evaluate.observed_effects` would reject.
 
@@ -155,17 +187,35 @@ def check_perturbation_data(
         ``obs`` column naming the targeted gene of each cell.
     condition_key
         Optional ``obs`` column with the condition of each cell.
+    readout
+        ``"protein"`` (the screen needs ``rna`` and ``prot``) or ``"rna"`` (the RNA alone,
+        :func:`~cmcvae.evaluate.observed_rna_effects`).
 
     Raises
     ------
     CMCVAEInputError
         A missing modality or column, or fewer than 2 control cells.
     """
-    rna, prot = modalities(perturb)
+    if readout == "rna":
+        rna, prot = rna_modality(perturb), None
+    else:
+        rna, prot = modalities(perturb)
     labels = obs_column(perturb, rna, prot, perturbation_key, "perturbation")
     if condition_key is not None:
         obs_column(perturb, rna, prot, condition_key, "condition")
     control_mask(labels, control_labels(control_label), perturbation_key)
+
+
+def _cp10k_scale(counts) -> np.ndarray:
+    """Per-cell factor to CP10k (0 for an empty cell), as :func:`cmcvae.pp.log_normalize`."""
+    lib = library_size(counts)
+    return np.divide(TARGET_SUM, lib, out=np.zeros_like(lib, dtype=np.float64), where=lib > 0)
+
+
+def _column_subset(counts, idx: np.ndarray):
+    """The columns ``idx`` of ``counts`` (sparse as CSC, for cheap column slices)."""
+    sub = counts[:, idx]
+    return sp.csc_matrix(sub) if sp.issparse(sub) else sub
 
 
 def log_normalized_columns(counts, idx: np.ndarray):
@@ -173,14 +223,29 @@ def log_normalized_columns(counts, idx: np.ndarray):
 
     Only the requested columns are kept (sparse stays sparse, one dense column at a time).
     """
-    lib = library_size(counts)
-    scale = np.divide(TARGET_SUM, lib, out=np.zeros_like(lib, dtype=np.float64), where=lib > 0)
-    sub = counts[:, idx]
-    if sp.issparse(sub):
-        sub = sp.csc_matrix(sub)
+    scale = _cp10k_scale(counts)
+    sub = _column_subset(counts, idx)
 
     def column(j: int) -> np.ndarray:
         col = sub[:, [j]].toarray().ravel() if sp.issparse(sub) else np.asarray(sub[:, j]).ravel()
         return np.log1p(col.astype(np.float64) * scale)
 
     return column
+
+
+def log_normalized_blocks(
+    counts, idx: np.ndarray, max_values: int = 2**23
+) -> Iterator[tuple[slice, np.ndarray]]:
+    """Yield ``(columns, block)``: dense ``log1p`` CP10k of ``idx[columns]``, a few at a time.
+
+    Each block holds at most ``max_values`` values (cells × columns, float64; at least one
+    column), so a large sparse screen is never densified whole.
+    """
+    scale = _cp10k_scale(counts)
+    sub = _column_subset(counts, idx)
+    step = max(1, int(max_values) // max(counts.shape[0], 1))
+    for start in range(0, len(idx), step):
+        cols = slice(start, min(len(idx), start + step))
+        block = sub[:, cols]
+        block = block.toarray() if sp.issparse(block) else np.asarray(block)
+        yield cols, np.log1p(block.astype(np.float64) * scale[:, None])

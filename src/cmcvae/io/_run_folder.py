@@ -26,7 +26,7 @@ from cmcvae.io._manifest import Inputs, prepare_output, record_files
 #: Files and folders ``cmcvae fit`` / ``validate`` / ``analyze`` / ``report`` write in a run folder.
 RUN_FILES = ("model", "edges.csv", "latent_graph.csv", "matched_pairs.csv", "metrics.json",
              "split.csv", "priors", "run.json", "validation.json", "predictions.csv",
-             "network.graphml", "analysis.json", "tf_target_edges.csv", "report.html", "figures")
+             "validation_rna.json", "predictions_rna.csv", "network.graphml", "analysis.json", "tf_target_edges.csv", "report.html", "figures")
 #: Checkpoint folder of a Lightning fit inside a run folder (``--resume`` reads it).
 CHECKPOINTS = "checkpoints"
 #: Files of :data:`CHECKPOINTS` while a fit trains (removed once the run folder is written).
@@ -43,7 +43,8 @@ FIGURES = ("training_curves", "roc", "perturbation_auroc", "central_dogma_direct
 ENSEMBLE_FILE = "ensemble.json"
 #: Files ``cmcvae fit --seeds`` / ``validate`` / ``analyze`` / ``report`` write in an ensemble folder.
 ENSEMBLE_FILES = (ENSEMBLE_FILE, "stability.csv", "matched_pairs.csv", "network.graphml",
-                  "validation.json", "analysis.json", "report.html", "figures")
+                  "validation.json", "validation_rna.json", "analysis.json", "report.html",
+                  "figures")
 #: The commands writing into a run folder, as its manifest records them.
 RUN_COMMANDS = ("fit", "validate", "analyze", "report")
 #: The commands writing into an ensemble folder, as its manifest records them.
@@ -205,6 +206,8 @@ PRODUCERS: dict[str, str] = {
     "matched_pairs.csv": "cmcvae fit DATA.h5mu --out RUN",
     "validation.json": "cmcvae validate RUN --perturb PERTURB.h5mu",
     "predictions.csv": "cmcvae validate RUN --perturb PERTURB.h5mu",
+    "validation_rna.json": "cmcvae validate RUN --perturb PERTURB.h5mu --readout rna",
+    "predictions_rna.csv": "cmcvae validate RUN --perturb PERTURB.h5mu --readout rna",
     "analysis.json": "cmcvae analyze RUN",
     "tf_target_edges.csv": "cmcvae analyze RUN",
     "recovery": "cmcvae analyze RUN --truth DATA/truth",

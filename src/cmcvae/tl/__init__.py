@@ -13,7 +13,9 @@ Workflows (one per command; each reads and writes files, ``docs/design.md`` §3-
 - :func:`fit_seeds`, :func:`summarize_ensemble` — ``cmcvae fit --seeds``: one run per seed and
   their agreement; :func:`parse_seeds`, :func:`seed_runs`, :func:`is_ensemble` read the seeds
   and the folders of an ensemble.
-- :func:`validate_run` — ``cmcvae validate``: zero-shot validation against a perturbation screen;
+- :func:`validate_run` — ``cmcvae validate``: zero-shot validation against a perturbation screen
+  (``readout`` protein, rna or both, :data:`READOUT_CHOICES`); :func:`effect_matrices`
+  (``_effect_methods.py``: every method's effect matrix per read-out),
   :func:`knockdown_truth_matrix` (the oracle of a simulation) and
   :func:`direction_accuracy_vs_truth` (matched-pair directions vs a simulation's truth).
 - :func:`analyze_run` — ``cmcvae analyze``: central-dogma and TF→target asymmetry, recovery.
@@ -41,17 +43,20 @@ from cmcvae.evaluate import (
     write_validation,
 )
 from cmcvae.tl._analyze import analyze_run
+from cmcvae.tl._effect_methods import effect_matrices, knockdown_truth_matrix
 from cmcvae.tl._ensemble import fit_seeds, is_ensemble, parse_seeds, seed_runs, summarize_ensemble
 from cmcvae.tl._fit import fit_run, resume_run
 from cmcvae.tl._prepare import prepare_run
 from cmcvae.tl._run import run_default
-from cmcvae.tl._validate import direction_accuracy_vs_truth, knockdown_truth_matrix, validate_run
+from cmcvae.tl._validate import READOUT_CHOICES, direction_accuracy_vs_truth, validate_run
 
 __all__ = [
+    "READOUT_CHOICES",
     "always_down_effects",
     "analyze_run",
     "correlation_effects",
     "direction_accuracy_vs_truth",
+    "effect_matrices",
     "fit_run",
     "fit_seeds",
     "is_ensemble",

@@ -135,6 +135,9 @@ def _recovery(run: Path, model: CMCVAE, nets: dict, truth_edges: pd.DataFrame,
     except CMCVAEInputError as err:
         rec["baselines_skipped"] = str(err)
         return rec
+    if rna_counts is None or prot_counts is None:  # the baselines relate RNA and protein
+        rec["baselines_skipped"] = "single-modality run: the association baselines need RNA and protein."
+        return rec
     for method in ("correlation", "partial_correlation"):
         assoc = association_networks(rna_counts, prot_counts, model.genes, model.proteins,
                                      method=method, seed=seed)

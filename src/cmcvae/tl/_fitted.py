@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import anndata as ad
 import mudata as md
 import numpy as np
 import pandas as pd
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.io import check_mudata, get_counts, read_input
+from cmcvae.io import check_mudata, get_counts
 from cmcvae.model import CMCVAE
+from cmcvae.tl._modality import read_fit_data
 
 
 def json_or_empty(path: Path) -> dict:
@@ -50,7 +52,15 @@ def load_fitted(run: Path) -> CMCVAE:
     return model
 
 
-def training_counts(run: Path, data: str | Path | md.MuData | None, model: CMCVAE) -> tuple:
+def fitted_modality(model: CMCVAE) -> str:
+    """``"both"``, or ``"rna"`` / ``"protein"`` for a single-modality model (``fit --modality``)."""
+    if not model.proteins:
+        return "rna"
+    return "protein" if not model.genes else "both"
+
+
+def training_counts(run: Path, data: str | Path | md.MuData | ad.AnnData | None,
+                    model: CMCVAE) -> tuple:
     """RNA and protein counts of the training-split cells used to fit the run.
 
     Parameters
@@ -59,7 +69,7 @@ def training_counts(run: Path, data: str | Path | md.MuData | None, model: CMCVA
         Run folder; its ``run.json`` names the training data when ``data`` is ``None`` and its
         ``split.csv`` (when present) selects the training cells.
     data
-        Training data (path or MuData), or ``None``.
+        Training data (path, MuData or, for a single-modality run, AnnData), or ``None``.
     model
         The run's model: its genes, proteins and ``setup`` (modalities, layers, batch key).
 
@@ -67,30 +77,59 @@ def training_counts(run: Path, data: str | Path | md.MuData | None, model: CMCVA
     -------
     tuple
         Count matrices (dense or sparse, as stored): cells × model genes and cells × model
-        proteins.
+        proteins; ``None`` for the modality a single-modality run left out
+        (:func:`fitted_modality`).
     """
-    if data is None:
-        data = json_or_empty(run / "run.json").get("data")
-        if data is not None and not isinstance(data, str):
-            raise CMCVAEInputError(_corrupt(run / "run.json", f"its 'data' is {data!r}, not a path"))
-        if not data:
-            raise CMCVAEInputError(
-                f"The run {run} does not record its training data; pass it with --data TRAIN.h5mu."
-            )
-    mdata = data if isinstance(data, md.MuData) else read_input(data)
+    data = _training_data(run, data)
+    modality = fitted_modality(model)
+    mdata = data if isinstance(data, (md.MuData, ad.AnnData)) else \
+        read_fit_data(data, modality, backed=False)
     setup = model.setup
-    check_mudata(mdata, setup.get("batch_key"), setup["rna_mod"], setup["prot_mod"])
-    rna = mdata.mod[setup["rna_mod"]]
-    prot = mdata.mod[setup["prot_mod"]]
-    missing = set(model.genes) - set(rna.var_names)
-    if missing:
+    if modality == "both":
+        check_mudata(mdata, setup.get("batch_key"), setup["rna_mod"], setup["prot_mod"])
+    rna = _modality_data(mdata, setup.get("rna_mod"), modality == "rna")
+    prot = _modality_data(mdata, setup.get("prot_mod"), modality == "protein")
+    if rna is not None:
+        missing = set(model.genes) - set(rna.var_names)
+        if missing:
+            raise CMCVAEInputError(
+                f"The training data does not contain {len(missing)} of the model's genes; pass "
+                "the file the run was fitted on with --data."
+            )
+    obs_names = (rna if rna is not None else prot).obs_names
+    cells = _training_cells(run / "split.csv", obs_names)
+    return (None if rna is None else get_counts(rna[cells, model.genes], setup.get("rna_layer"), "RNA"),
+            None if prot is None else get_counts(prot[cells, model.proteins], setup.get("prot_layer"),
+                                                 "protein"))
+
+
+def _training_data(run: Path, data):
+    """``data``, or the training data ``run.json`` records (a clean error when it records none)."""
+    if data is not None:
+        return data
+    data = json_or_empty(run / "run.json").get("data")
+    if data is not None and not isinstance(data, str):
+        raise CMCVAEInputError(_corrupt(run / "run.json", f"its 'data' is {data!r}, not a path"))
+    if not data:
         raise CMCVAEInputError(
-            f"The training data does not contain {len(missing)} of the model's genes; pass the file "
+            f"The run {run} does not record its training data; pass it with --data TRAIN.h5mu."
+        )
+    return data
+
+
+def _modality_data(data: md.MuData | ad.AnnData, name: str | None, alone: bool):
+    """One modality of the training data: ``mod[name]``, the AnnData itself when it is the
+    only modality (``alone``), or ``None`` when the run does not use it."""
+    if isinstance(data, ad.AnnData):
+        return data if alone else None
+    if name is None:
+        return None
+    if name not in data.mod:
+        raise CMCVAEInputError(
+            f"The training data has no modality {name!r} (it has {list(data.mod)}); pass the file "
             "the run was fitted on with --data."
         )
-    cells = _training_cells(run / "split.csv", rna.obs_names)
-    return (get_counts(rna[cells, model.genes], setup.get("rna_layer"), "RNA"),
-            get_counts(prot[cells, model.proteins], setup.get("prot_layer"), "protein"))
+    return data.mod[name]
 
 
 def _training_cells(split_file: Path, obs_names: pd.Index) -> np.ndarray:

@@ -5,44 +5,54 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import anndata as ad
 import mudata as md
 import pandas as pd
 
+from cmcvae._constants import PROT_MOD
 from cmcvae._docs import fill_docs
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.evaluate import (
-    always_down_effects,
+    READOUTS,
+    VALIDATION_FILES,
     check_perturbation_data,
-    correlation_effects,
-    random_effects,
-    ridge_effects,
     validate,
     write_validation,
 )
 from cmcvae.io import check_files, read_input, record_files
 from cmcvae.model import CMCVAE
 from cmcvae.pp import read_protein_map
+from cmcvae.tl._effect_methods import effect_matrices
 from cmcvae.tl._ensemble import is_ensemble, over_seeds, seed_runs
 from cmcvae.tl._fitted import load_fitted, training_counts
+from cmcvae.tl._modality import read_fit_data
 
-#: the files validate writes in a run folder
-_WRITES = ("validation.json", "predictions.csv")
+#: the values of ``--readout``: one read-out, or both (proteins first)
+READOUT_CHOICES = ("protein", "rna", "both")
+#: the files validate writes in a run folder, per read-out
+_WRITES = {readout: VALIDATION_FILES[readout] for readout in READOUTS}
+
+
+def validate_writes(readout: str) -> tuple[str, ...]:
+    """The files ``cmcvae validate --readout READOUT`` writes in a run folder."""
+    return tuple(name for r in _readouts(readout) for name in _WRITES[r])
 
 
 @fill_docs
-def validate_run(run: str | Path, perturb: str | Path | md.MuData, *, data=None,
+def validate_run(run: str | Path, perturb: str | Path | md.MuData | ad.AnnData, *, data=None,
                  control_label: str | list[str] = "control", perturbation_key: str = "perturbation",
                  truth_effects: str | Path | pd.DataFrame | None = None,
                  knockdown_filter: bool = True, seed: int = 0, fdr: float = 0.05,
                  min_cells: int = 10, test: str = "welch",
                  protein_map: str | Path | pd.DataFrame | None = None,
                  perturb_protein: str | Path | None = None,
-                 condition_key: str | None = None) -> dict:
+                 condition_key: str | None = None, readout: str = "protein") -> dict:
     """Zero-shot validation of a fitted run against a perturbation screen.
 
     Scores the model's predicted knockdown effects next to the correlation, ridge, random and
-    "every knockdown lowers every protein" baselines (and the oracle when ``truth_effects`` is
-    given); writes ``validation.json`` and ``predictions.csv`` into the run folder.
+    "every knockdown lowers every read-out" baselines (and the oracle when ``truth_effects`` is
+    given); writes ``validation.json`` and ``predictions.csv`` into the run folder (for the gene
+    read-out ``validation_rna.json`` and ``predictions_rna.csv``).
 
     The perturbation data's columns and control cells are checked before the baselines are
     computed, so a wrong label or key fails fast.
@@ -52,14 +62,17 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData, *, data=None,
     {run}
     perturb
         The screen: a MuData, an ``.h5mu`` file, or, with ``perturb_protein``, the RNA file of
-        an RNA + protein pair (scPerturb's ``*_RNA.h5ad`` + ``*_protein.h5ad``).
+        an RNA + protein pair (scPerturb's ``*_RNA.h5ad`` + ``*_protein.h5ad``). For
+        ``readout="rna"`` also an RNA-only ``.h5ad`` / AnnData (counts in X or
+        ``layers["counts"]``) or an RNA-only ``.h5mu``.
     {training_data}
     control_label
         Label of the control cells in ``perturbation_key``; a list for several labels.
     perturbation_key
         ``.obs`` column naming each cell's targeted gene.
     truth_effects
-        A simulation's ``truth/knockdown_effects.csv`` (or the table): adds the oracle.
+        A simulation's ``truth/knockdown_effects.csv`` (or the table): adds the oracle. For the
+        gene read-out ``knockdown_effects_rna.csv`` beside it is used (no oracle without it).
     knockdown_filter
         Drop perturbations whose target transcript did not drop.
     {seed}
@@ -73,92 +86,117 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData, *, data=None,
     condition_key
         ``.obs`` column with each cell's condition: each perturbed cell is compared with the
         control cells of its own condition (:func:`observed_effects`).
+    readout
+        ``"protein"`` (the default: proteins of the screen's panel), ``"rna"`` (genes; the
+        target's own transcript is reported as knockdown efficiency, not scored) or ``"both"``.
 
     Returns
     -------
     dict
-        The content of ``validation.json``: one entry of scores per method (``methods``),
-        ``n_perturbations``, ``n_pairs``, ``filtering`` … and ``seconds``.
+        The content of ``validation.json`` (``validation_rna.json`` for ``readout="rna"``): one
+        entry of scores per method (``methods``), ``n_perturbations``, ``n_pairs``,
+        ``filtering`` … and ``seconds``. For ``readout="both"``: ``{{"protein": …, "rna": …}}``.
+
+    Raises
+    ------
+    CMCVAEInputError
+        Among others: the protein read-out of an RNA-only screen or of an RNA-only run (use
+        ``readout="rna"``).
     """
     run = Path(run)
+    readouts = _readouts(readout)
     inputs = {label: value for label, value in (
         ("--perturb", perturb), ("--perturb-protein", perturb_protein), ("--truth", truth_effects),
         ("--protein-map", protein_map), ("--data", data)) if isinstance(value, (str, Path))}
     if is_ensemble(run):
-        if not isinstance(perturb, md.MuData):  # read the screen once for all seeds
-            perturb = read_input(perturb, perturb_protein)
+        if not isinstance(perturb, (md.MuData, ad.AnnData)):  # read the screen once for all seeds
+            perturb = _read_screen(perturb, perturb_protein, readouts)
             perturb_protein = None
         kwargs = dict(data=data, control_label=control_label, perturbation_key=perturbation_key,
                       truth_effects=truth_effects, knockdown_filter=knockdown_filter, seed=seed,
                       fdr=fdr, min_cells=min_cells, test=test, protein_map=protein_map,
                       condition_key=condition_key)
-        return over_seeds(run, seed_runs(run), "validation.json",
-                          lambda r: validate_run(r, perturb, **kwargs), command="validate",
-                          inputs=inputs)
-    check_files(run, _WRITES, command="validate", inputs=inputs, what="run folder")
+        out = {r: over_seeds(run, seed_runs(run), _WRITES[r][0],
+                             lambda folder, r=r: validate_run(folder, perturb, readout=r, **kwargs),
+                             command="validate", inputs=inputs)
+               for r in readouts}
+        return out[readout] if readout in out else out
+    check_files(run, validate_writes(readout), command="validate", inputs=inputs, what="run folder")
     model = load_fitted(run)
-    pert = _read_screen(perturb, perturb_protein)
+    _check_model(model, run, readouts)
+    pert = _read_screen(perturb, perturb_protein, readouts)
     check_perturbation_data(pert, control_label=control_label, perturbation_key=perturbation_key,
-                            condition_key=condition_key)
+                            condition_key=condition_key,
+                            readout="protein" if "protein" in readouts else "rna")
     rna_counts, prot_counts = training_counts(run, data, model)
-    t0 = time.perf_counter()
-    effects = _predicted_effects(model, rna_counts, prot_counts, truth_effects, seed)
-    pmap = read_protein_map(protein_map) if isinstance(protein_map, (str, Path)) else protein_map
-    results, predictions = validate(effects, pert, control_label=control_label,
-                                    perturbation_key=perturbation_key,
-                                    condition_key=condition_key, genes=model.genes,
-                                    proteins=model.proteins, knockdown_filter=knockdown_filter,
-                                    fdr=fdr, min_cells=min_cells, test=test,
-                                    protein_map=model.pairs if pmap is None else pmap)
-    results["seconds"] = time.perf_counter() - t0
-    record_files(run, _WRITES, "validate")
-    write_validation(results, predictions, run)
-    return results
+    observed_kwargs = dict(control_label=control_label, perturbation_key=perturbation_key,
+                           condition_key=condition_key, genes=model.genes,
+                           knockdown_filter=knockdown_filter, fdr=fdr, min_cells=min_cells,
+                           test=test)
+    out = {}
+    for r in readouts:
+        t0 = time.perf_counter()
+        effects = effect_matrices(model, run, rna_counts, prot_counts, readout=r,
+                                  truth_effects=truth_effects, seed=seed)
+        kwargs = dict(observed_kwargs)
+        if r == "protein":
+            pmap = read_protein_map(protein_map) if isinstance(protein_map, (str, Path)) else protein_map
+            kwargs.update(proteins=model.proteins, protein_map=model.pairs if pmap is None else pmap)
+        results, predictions = validate(effects, pert, readout=r, **kwargs)
+        results["seconds"] = time.perf_counter() - t0
+        record_files(run, _WRITES[r], "validate")
+        write_validation(results, predictions, run, readout=r)
+        out[r] = results
+    return out[readout] if readout in out else out
 
 
-def _read_screen(perturb: str | Path | md.MuData, perturb_protein: str | Path | None) -> md.MuData:
-    """The perturbation screen as one MuData (from a MuData, an ``.h5mu`` or an RNA/protein pair)."""
-    if not isinstance(perturb, md.MuData):
-        return read_input(perturb, perturb_protein)
-    if perturb_protein is not None:
-        raise CMCVAEInputError("perturb_protein is only for a pair of files; the perturbation "
-                               "data is already a MuData.")
-    return perturb
+def _readouts(readout: str) -> list[str]:
+    """The read-outs of ``--readout`` in the order they are validated (proteins first)."""
+    if readout not in READOUT_CHOICES:
+        raise CMCVAEInputError(
+            f"--readout {readout!r} is not one of {', '.join(READOUT_CHOICES)}: pass protein (the "
+            "screen's antibody panel), rna (its genes) or both."
+        )
+    return list(READOUTS) if readout == "both" else [readout]
 
 
-def _predicted_effects(model: CMCVAE, rna_counts, prot_counts,
-                       truth_effects: str | Path | pd.DataFrame | None,
-                       seed: int) -> dict[str, pd.DataFrame]:
-    """Knockdown effects (genes × proteins) of the model, the baselines and, given a truth, the oracle."""
-    effects: dict[str, pd.DataFrame] = {"cmcvae": model.predict_knockdown()}
-    effects["correlation"] = correlation_effects(rna_counts, prot_counts, model.genes, model.proteins)
-    effects["ridge"] = ridge_effects(rna_counts, prot_counts, model.genes, model.proteins)
-    effects["random"] = random_effects(model.genes, model.proteins, seed=seed)
-    effects["always_down"] = always_down_effects(model.genes, model.proteins)
-    if truth_effects is not None:
-        effects["oracle"] = knockdown_truth_matrix(truth_effects).reindex(
-            index=model.genes, columns=model.proteins).fillna(0.0)
-    return effects
+def _check_model(model: CMCVAE, run: Path, readouts: list[str]) -> None:
+    """Refuse a read-out the run does not predict (a single-modality fit), naming the fix."""
+    if "protein" in readouts and not model.proteins:
+        raise CMCVAEInputError(
+            f"The run {run} was fitted on RNA only (cmcvae fit --modality rna): it predicts no "
+            "protein, so the protein read-out cannot be validated. Use --readout rna "
+            "(readout='rna') to score its predicted gene changes."
+        )
+    if "rna" in readouts and not model.genes:
+        raise CMCVAEInputError(
+            f"The run {run} was fitted on proteins only (cmcvae fit --modality protein): it "
+            "predicts no gene changes and has no knockdown targets. Fit with RNA to validate the "
+            "gene read-out."
+        )
 
 
-def knockdown_truth_matrix(truth: str | Path | pd.DataFrame) -> pd.DataFrame:
-    """Oracle effect matrix (genes × proteins) from ``truth/knockdown_effects.csv``.
-
-    Parameters
-    ----------
-    truth
-        The file or its table, with columns ``perturbation``, ``protein`` and ``true_effect``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Mean true effect per knocked-down gene (rows) and protein (columns).
-    """
-    df = pd.read_csv(truth) if isinstance(truth, (str, Path)) else truth
-    need = {"perturbation", "protein", "true_effect"}
-    if not need <= set(df.columns):
-        raise CMCVAEInputError(f"Truth effects need columns {sorted(need)}; found {list(df.columns)}.")
-    return df.pivot_table(index="perturbation", columns="protein", values="true_effect", aggfunc="mean")
+def _read_screen(perturb: str | Path | md.MuData | ad.AnnData, perturb_protein: str | Path | None,
+                 readouts: list[str]) -> md.MuData | ad.AnnData:
+    """The screen as one MuData (from a MuData, an ``.h5mu`` or an RNA/protein pair), or an
+    RNA-only AnnData / MuData; a screen without proteins is refused for the protein read-out."""
+    if isinstance(perturb, (md.MuData, ad.AnnData)):
+        if perturb_protein is not None:
+            raise CMCVAEInputError("perturb_protein is only for a pair of files; the perturbation "
+                                   "data is already a MuData.")
+        screen = perturb
+    elif perturb_protein is not None:
+        screen = read_input(perturb, perturb_protein)
+    else:  # an RNA-only .h5ad or .h5mu is read as it is (read_input needs proteins)
+        screen = read_fit_data(perturb, "rna", backed=False)
+    if "protein" in readouts and (isinstance(screen, ad.AnnData) or PROT_MOD not in screen.mod):
+        name = perturb if isinstance(perturb, (str, Path)) else "The perturbation data"
+        raise CMCVAEInputError(
+            f"The screen {name} holds RNA only (no protein modality {PROT_MOD!r}), so the protein "
+            "read-out cannot be validated. Use --readout rna (readout='rna') to score gene "
+            "read-outs, or give the screen's antibody counts with --perturb-protein."
+        )
+    return screen
 
 
 def direction_accuracy_vs_truth(pairs: pd.DataFrame, truth_pairs: pd.DataFrame) -> dict[str, float]:
