@@ -108,7 +108,9 @@ def test_both_writes_four_files_and_records_them(folders, monkeypatch, capsys):
     assert set(protein) - {"oracle"} <= set(val)
     # the gene oracle comes from truth/knockdown_effects_rna.csv beside --truth, when it exists
     assert ("oracle" in val) == (sim / "truth" / "knockdown_effects_rna.csv").exists()
-    assert val["methods"][:5] == ["cmcvae", "correlation", "ridge", "random", "always_down"]
+    baselines = ["correlation", "ridge", "random", "always_down"]
+    assert val["methods"][0] == "cmcvae"
+    assert [m for m in val["methods"] if m in baselines] == baselines
     assert val["n_pairs"] == len(table)
     per = val["knockdown_efficiency"]["per_perturbation"]
     assert len(per) == 5 and all(p["target_log_fc"] < 0 for p in per)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.effects import ESTIMATORS, estimate_effects, stats_from_matrix
+from cmcvae.effects import ESTIMATORS, estimate_effects, feature_stats, stats_from_matrix
 
 N = 20_000
 
@@ -85,7 +85,8 @@ def test_long_table_and_errors(sem):
     stats, _, prior = sem
     est = estimate_effects(stats, "adjust", prior=prior)
     table = est.to_frame()
-    assert list(table.columns) == ["perturbation", "readout", "predicted_effect", "se", "z", "pvalue"]
+    assert list(table.columns) == ["perturbation", "readout", "modality", "predicted_effect", "se", "z",
+                                   "pvalue"]
     assert len(table) == 6 * 5  # every source × every other feature
     assert table["pvalue"].between(0, 1).all() and (table["se"] > 0).all()
     with pytest.raises(CMCVAEInputError, match="Unknown effect estimator"):
@@ -95,3 +96,19 @@ def test_long_table_and_errors(sem):
     with pytest.raises(CMCVAEInputError, match="is a gene of the run"):
         estimate_effects(stats, "adjust", regulators=["XX"], prior=prior)
     assert set(ESTIMATORS) >= {"adjust", "ida", "propagate", "correlation", "ridge"}
+
+
+def test_a_gene_and_a_protein_may_share_a_name():
+    rng = np.random.default_rng(3)
+    gene = rng.poisson(5.0, size=(500, 1)).astype(float)
+    other = rng.poisson(5.0, size=(500, 2)).astype(float)
+    prot = np.hstack([rng.poisson(20 + 10 * gene), rng.poisson(30.0, size=(500, 1))]).astype(float)
+    stats = feature_stats(np.hstack([gene, other]), prot, ["CD274", "A", "B"], ["CD274", "CD58"])
+    est = estimate_effects(stats, "correlation", sources=["CD274"], readouts=["CD274", "CD58"],
+                           readout_modality="protein")
+    assert est.modality == ["protein", "protein"]
+    assert est.effect.loc["CD274", "CD274"] < -0.2  # its own protein, not NaN
+    with pytest.raises(CMCVAEInputError, match="both a gene and a protein"):
+        estimate_effects(stats, "correlation", sources=["CD274"], readouts=["CD274"])
+    table = estimate_effects(stats, "correlation", readout_modality="rna").to_frame()
+    assert set(table["modality"]) == {"rna"} and len(table) == 3 * 2

@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.effects import feature_stats, known_regulators, stats_from_matrix
+from cmcvae.effects import feature_stats, known_regulators, read_regulators, stats_from_matrix
 
 
 def test_sparse_and_dense_counts_give_the_same_moments():
@@ -45,3 +45,15 @@ def test_packaged_tf_list_matches_human_and_mouse_symbols_only():
     assert known_regulators(["STAT1", "Irf1", "GATA1", "SPI1", "MYC", "CD4"]) == [
         "STAT1", "Irf1", "GATA1", "SPI1", "MYC"]
     assert known_regulators(["TF001", "TF002", "G0001"]) == []  # simulated names: no match
+
+
+def test_regulator_list_files(tmp_path):
+    (tmp_path / "a.txt").write_text("TF001\nTF002\n\n# note\nGATA1\n")
+    (tmp_path / "b.csv").write_text("source,target\nGATA1,X\nSPI1,Y\nGATA1,Z\n")
+    (tmp_path / "c.txt").write_text("# nothing\n\n")
+    assert read_regulators(tmp_path / "a.txt") == ["TF001", "TF002", "GATA1"]
+    assert read_regulators(tmp_path / "b.csv") == ["GATA1", "SPI1"]
+    with pytest.raises(CMCVAEInputError, match="names no gene"):
+        read_regulators(tmp_path / "c.txt")
+    with pytest.raises(CMCVAEInputError, match="Cannot read"):
+        read_regulators(tmp_path / "missing.txt")

@@ -11,6 +11,7 @@ from cmcvae import CMCVAEInputError
 from cmcvae.cli._app import out_console
 from cmcvae.cli._options import Seed, in_range
 from cmcvae.cli._tables import aggregate_table, fmt, validation_table
+from cmcvae.effects import DEFAULT_ESTIMATOR, ESTIMATORS
 from cmcvae.evaluate import VALIDATION_FILES
 from cmcvae.tl import validate_run
 
@@ -30,6 +31,8 @@ def validate(
     fdr: Annotated[float, typer.Option("--fdr", help="Benjamini-Hochberg FDR for calling an observed effect significant, in (0, 1].", callback=in_range(0, 1, what="a false discovery rate", low_open=True))] = 0.05,
     test: Annotated[Literal["welch", "mannwhitney"], typer.Option("--test", case_sensitive=False, help="welch | mannwhitney.")] = "welch",
     readout: Annotated[Literal["protein", "rna", "both"], typer.Option("--readout", case_sensitive=False, help="What to score: protein (the screen's antibody panel; validation.json, predictions.csv), rna (its genes, the target's own transcript reported as knockdown efficiency; validation_rna.json, predictions_rna.csv) or both.")] = "protein",
+    estimator: Annotated[str | None, typer.Option("--estimator", help=f"Effect estimator of the model's predictions: {', '.join(ESTIMATORS)} (default {DEFAULT_ESTIMATOR}; correlation when the run has no regulators). The others are scored beside it.")] = None,
+    regulators: Annotated[Path | None, typer.Option("--regulators", help="TF list (one gene per line) for the adjustment sets, instead of the GRN prior's sources.")] = None,
     seed: Seed = 0,
 ) -> None:
     """Zero-shot validation against a perturbation screen, with baselines."""
@@ -40,7 +43,7 @@ def validate(
                        truth_effects=truth, perturbation_key=perturbation_key, protein_map=protein_map,
                        knockdown_filter=not no_knockdown_filter, min_cells=min_cells, fdr=fdr,
                        test=test, seed=seed, perturb_protein=perturb_protein, condition_key=condition_key,
-                       readout=readout)
+                       readout=readout, estimator=estimator, regulators=regulators)
     by_readout = res if readout == "both" else {readout: res}
     for name, result in by_readout.items():
         _print_readout(run, name, result)

@@ -26,14 +26,13 @@ from cmcvae.effects._estimate import (
     EffectEstimate,
     Estimator,
     estimate_effects,
-    modality_of,
 )
 from cmcvae.effects._sets import known_regulators, read_regulators
 from cmcvae.effects._stats import FeatureStats, feature_stats, stats_from_matrix
 
 __all__ = [
     "DEFAULT_ESTIMATOR", "ESTIMATORS", "EffectEstimate", "Estimator", "FeatureStats",
-    "adjusted_effects", "estimate_effects", "feature_stats", "known_regulators", "modality_of",
+    "adjusted_effects", "estimate_effects", "feature_stats", "known_regulators",
     "read_regulators",
     "stats_from_matrix",
 ]

@@ -54,24 +54,40 @@ class EffectEstimate:
         Standard errors of ``effect`` (NaN where the estimator has none).
     info
         What was used (e.g. the number of regulators, the ridge penalty).
+    modality
+        ``rna`` / ``protein`` per readout column.
     """
 
     method: str
     effect: pd.DataFrame
     se: pd.DataFrame
     info: dict[str, Any] = field(default_factory=dict)
+    modality: list[str] = field(default_factory=list)
 
-    def to_frame(self, modality: pd.Series | None = None) -> pd.DataFrame:
-        """Long table ``perturbation,readout,predicted_effect,se,z,pvalue`` (+ ``modality``)."""
-        long = self.effect.stack(future_stack=True).rename("predicted_effect").reset_index()
-        long.columns = ["perturbation", "readout", "predicted_effect"]
-        long["se"] = self.se.to_numpy().ravel()
+    def to_frame(self) -> pd.DataFrame:
+        """Long table ``perturbation,readout,modality,predicted_effect,se,z,pvalue``, one row per
+        (knockdown, readout) with an estimate; ``pvalue`` is two-sided normal, NaN without SE."""
+        n_src, n_rd = self.effect.shape
+        effect = self.effect.to_numpy(dtype=float).ravel()
+        se = self.se.to_numpy(dtype=float).ravel()
         with np.errstate(divide="ignore", invalid="ignore"):
-            long["z"] = long["predicted_effect"] / long["se"]
-        long["pvalue"] = 2.0 * sps.norm.sf(np.abs(long["z"]))
-        if modality is not None:
-            long.insert(2, "modality", long["readout"].map(modality).to_numpy())
-        return long.dropna(subset=["predicted_effect"]).reset_index(drop=True)
+            z = effect / se
+        long = pd.DataFrame({
+            "perturbation": np.repeat(self.effect.index.to_numpy(dtype=object), n_rd),
+            "readout": np.tile(self.effect.columns.to_numpy(dtype=object), n_src),
+            "modality": np.tile(np.asarray(self.modality or ["rna"] * n_rd, dtype=object), n_src),
+            "predicted_effect": effect, "se": se, "z": z,
+            "pvalue": 2.0 * sps.norm.sf(np.abs(z)),
+        })
+        return long[np.isfinite(effect)].reset_index(drop=True)
+
+
+def _src(stats: FeatureStats, sources) -> np.ndarray:
+    return stats.index(sources, RNA_MOD)
+
+
+def _rd(stats: FeatureStats, readouts, ctx: dict) -> np.ndarray:
+    return stats.index(readouts, ctx.get("readout_modality"))
 
 
 def _regulators(ctx: dict) -> list[str]:
@@ -85,11 +101,11 @@ def _regulators(ctx: dict) -> list[str]:
 def _adjust(stats, sources, readouts, ctx, exclude_descendants=True):
     regs = _regulators(ctx)
     graph = prior_graph(ctx.get("prior"))
-    sets = regulator_sets(sources, regs, stats.names, graph, exclude_descendants)
-    beta, se = adjusted_effects(stats.corr, stats.index(sources), stats.index(readouts), sets,
+    sets = regulator_sets(sources, regs, stats.lookup(RNA_MOD), graph, exclude_descendants)
+    beta, se = adjusted_effects(stats.corr, _src(stats, sources), _rd(stats, readouts, ctx), sets,
                                 stats.n_cells)
     sizes = [len(s) for s in sets]
-    return beta, se, {"n_regulators": int(sum(r in stats.names for r in set(regs))),
+    return beta, se, {"n_regulators": int(sum(r in set(stats.genes) for r in set(regs))),
                       "median_set_size": float(np.median(sizes)) if sizes else 0.0}
 
 
@@ -98,41 +114,43 @@ def _adjust_all(stats, sources, readouts, ctx):
 
 
 def _adjust_parents(stats, sources, readouts, ctx):
-    sets = parent_sets(sources, prior_graph(ctx.get("prior")), stats.names)
-    beta, se = adjusted_effects(stats.corr, stats.index(sources), stats.index(readouts), sets,
+    sets = parent_sets(sources, prior_graph(ctx.get("prior")), stats.lookup(RNA_MOD))
+    beta, se = adjusted_effects(stats.corr, _src(stats, sources), _rd(stats, readouts, ctx), sets,
                                 stats.n_cells)
     return beta, se, {"n_sources_with_parents": int(sum(len(s) > 0 for s in sets))}
 
 
 def _correlation(stats, sources, readouts, ctx):
     sets = [np.array([], dtype=int)] * len(sources)
-    beta, se = adjusted_effects(stats.corr, stats.index(sources), stats.index(readouts), sets,
+    beta, se = adjusted_effects(stats.corr, _src(stats, sources), _rd(stats, readouts, ctx), sets,
                                 stats.n_cells)
     return beta, se, {}
 
 
 def _ridge(stats, sources, readouts, ctx):
-    genes = stats.index(stats.genes)
-    coef, lam = ridge_coefficients(stats, genes, stats.index(readouts), ctx.get("ridge_penalty"))
+    genes = stats.index(stats.genes, RNA_MOD)
+    coef, lam = ridge_coefficients(stats, genes, _rd(stats, readouts, ctx), ctx.get("ridge_penalty"))
     rows = pd.Index(stats.genes).get_indexer([str(s) for s in sources])
     beta = coef[rows]
-    beta[np.asarray(sources, dtype=object)[:, None] == np.asarray(readouts, dtype=object)[None, :]] = np.nan
+    beta[_src(stats, sources)[:, None] == _rd(stats, readouts, ctx)[None, :]] = np.nan
     return beta, np.full_like(beta, np.nan), {"penalty": lam}
 
 
 def _ida(stats, sources, readouts, ctx):
     graph = ctx.get("graph")
     regs = set(_regulators(ctx))
-    beta, se, n_sets = ida_effects(stats, sources, readouts, graph, prior_graph(ctx.get("prior")), regs)
+    beta, se, n_sets = ida_effects(stats, sources, _rd(stats, readouts, ctx), graph,
+                                   prior_graph(ctx.get("prior")), regs)
     return beta, se, {"median_parent_sets": float(np.median(n_sets)) if len(n_sets) else 0.0}
 
 
 def _propagate(stats, sources, readouts, ctx):
     nets = ctx["model"].get_feature_networks("total")
-    total = pd.concat([pd.concat([nets["rna_rna"], nets["rna_protein"]], axis=1)]) if (
-        "rna_protein" in nets and nets["rna_protein"].size) else nets["rna_rna"]
-    beta = total.reindex(index=[str(s) for s in sources], columns=[str(r) for r in readouts])
-    beta = beta.to_numpy(dtype=float)
+    blocks = [nets["rna_rna"].to_numpy()]
+    if "rna_protein" in nets and nets["rna_protein"].size:
+        blocks.append(nets["rna_protein"].to_numpy())
+    total = np.hstack(blocks)  # genes × (genes, proteins): the order of the features
+    beta = total[_src(stats, sources)][:, _rd(stats, readouts, ctx)].astype(float)
     return beta, np.full_like(beta, np.nan), {}
 
 
@@ -165,7 +183,8 @@ def estimate_effects(stats: FeatureStats, method: str = DEFAULT_ESTIMATOR, *,
                      sources: Sequence[str] | None = None, readouts: Sequence[str] | None = None,
                      prior: pd.DataFrame | None = None, regulators: Sequence[str] | None = None,
                      graph: pd.DataFrame | None = None, model: Any = None,
-                     ridge_penalty: float | None = None) -> EffectEstimate:
+                     ridge_penalty: float | None = None,
+                     readout_modality: str | None = None) -> EffectEstimate:
     """Predicted effect of knocking down each source gene on each readout.
 
     Parameters
@@ -189,6 +208,9 @@ def estimate_effects(stats: FeatureStats, method: str = DEFAULT_ESTIMATOR, *,
         The fitted :class:`~cmcvae.CMCVAE` for ``propagate``.
     ridge_penalty
         Fix the ridge penalty instead of cross-validating it.
+    readout_modality
+        ``"rna"`` or ``"protein"``: the readouts are of this modality (needed when a gene and a
+        protein share a name, e.g. ``CD274``).
 
     Returns
     -------
@@ -199,19 +221,27 @@ def estimate_effects(stats: FeatureStats, method: str = DEFAULT_ESTIMATOR, *,
                                f"{', '.join(ESTIMATORS)}.")
     genes = stats.genes
     sources = [str(s) for s in (genes if sources is None else sources)]
-    readouts = [str(r) for r in (list(stats.names) if readouts is None else readouts)]
+    if readouts is None:
+        readouts = stats.genes if readout_modality in (RNA_MOD, "rna") else (
+            stats.proteins if readout_modality is not None else list(stats.names))
+        if readout_modality is None and set(stats.genes) & set(stats.proteins):
+            raise CMCVAEInputError("A gene and a protein share a name: estimate one readout "
+                                   "modality at a time (readout_modality='rna' / 'protein').")
+    readouts = [str(r) for r in readouts]
     not_genes = [s for s in sources if s not in set(genes)]
     if not_genes:
         raise CMCVAEInputError(f"Only genes (RNA features) can be knocked down; not genes of the "
                                f"run: {not_genes[:5]}.")
-    stats.index(readouts)
+    stats.index(readouts, readout_modality)
     _check_needs(method, prior, regulators, graph, model, stats)
     ctx = {"prior": prior, "regulators": regulators, "graph": graph, "model": model,
-           "ridge_penalty": ridge_penalty}
+           "ridge_penalty": ridge_penalty, "readout_modality": readout_modality}
     beta, se, info = ESTIMATORS[method].fn(stats, sources, readouts, ctx)
     # a knockdown lowers the source: the predicted change is minus the coefficient
+    mods = ["rna" if m == RNA_MOD else "protein"
+            for m in stats.modality[stats.index(readouts, readout_modality)]]
     return EffectEstimate(method, pd.DataFrame(-beta, index=sources, columns=readouts) + 0.0,
-                          pd.DataFrame(se, index=sources, columns=readouts), info)
+                          pd.DataFrame(se, index=sources, columns=readouts), info, mods)
 
 
 def _check_needs(method, prior, regulators, graph, model, stats: FeatureStats) -> None:
@@ -222,9 +252,4 @@ def _check_needs(method, prior, regulators, graph, model, stats: FeatureStats) -
     if method == "adjust_parents" and prior is None:
         raise CMCVAEInputError("The 'adjust_parents' estimator needs a GRN prior (--grn-prior).")
     if regulators is not None:
-        check_regulators(list(regulators), stats.names, "the regulator list")
-
-
-def modality_of(stats: FeatureStats) -> pd.Series:
-    """``rna`` / ``protein`` per feature name (for tables)."""
-    return pd.Series(np.where(stats.modality == RNA_MOD, "rna", "protein"), index=stats.names)
+        check_regulators(list(regulators), pd.Index(stats.genes), "the regulator list")

@@ -18,6 +18,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from cmcvae._constants import RNA_MOD
 from cmcvae.effects._adjust import adjusted_effects
 from cmcvae.effects._stats import FeatureStats
 
@@ -27,12 +28,11 @@ __all__ = ["MAX_AMBIGUOUS", "ida_effects"]
 MAX_AMBIGUOUS = 6
 
 
-def ida_effects(stats: FeatureStats, sources: Sequence[str], readouts: Sequence[str],
+def ida_effects(stats: FeatureStats, sources: Sequence[str], rd: np.ndarray,
                 graph: pd.DataFrame, prior: nx.DiGraph, regulators: set[str]) -> tuple:
-    """Conservative IDA effects (beta, se, number of parent sets per source)."""
-    features = stats.names
+    """Conservative IDA effects (beta, se, number of parent sets per source) on readout positions."""
+    features = stats.lookup(RNA_MOD)
     fitted = _gene_graph(graph)
-    rd = stats.index(readouts)
     beta = np.full((len(sources), len(rd)), np.nan)
     se = np.full_like(beta, np.nan)
     n_sets = np.zeros(len(sources), dtype=int)

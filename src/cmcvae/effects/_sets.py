@@ -9,8 +9,10 @@ are the candidates, and the prior's own edges say which of them lie downstream o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -47,7 +49,8 @@ def known_regulators(genes: Sequence[str]) -> list[str]:
 
 
 def read_regulators(path) -> list[str]:
-    """A regulator (TF) list file: one name per line, or a table whose first column names them.
+    """A regulator (TF) list file: one name per line, or a CSV/TSV whose first column names them
+    (a header ``tf``/``source``/``gene``/``regulator``/``symbol`` is skipped; ``#`` comments too).
 
     Raises
     ------
@@ -55,18 +58,21 @@ def read_regulators(path) -> list[str]:
         When the file cannot be read or names nothing.
     """
     try:
-        table = pd.read_csv(path, sep=None, engine="python", header=None, dtype=str,
-                            comment="#")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
         raise CMCVAEInputError(f"Cannot read the regulator list {path}: {err}. Give one gene "
                                "symbol per line.") from None
-    names = [n.strip() for n in table.iloc[:, 0].dropna().astype(str) if n.strip()]
-    if names and names[0].lower() in {"tf", "source", "gene", "regulator", "symbol"}:
+    names = []
+    for line in lines:
+        field = re.split(r"[,\t;]", line.split("#", 1)[0], maxsplit=1)[0].strip().strip('"')
+        if field:
+            names.append(field)
+    if names and names[0].lower() in {"tf", "source", "gene", "regulator", "symbol", "name"}:
         names = names[1:]
     if not names:
         raise CMCVAEInputError(f"The regulator list {path} names no gene; give one gene symbol "
                                "per line.")
-    return names
+    return list(dict.fromkeys(names))
 
 
 def regulator_sets(sources: Sequence[str], regulators: Iterable[str], features: pd.Index,

@@ -57,14 +57,43 @@ class FeatureStats:
     n_cells: int
     fold_corr: tuple[np.ndarray, ...] = ()
 
-    def index(self, names: Sequence[str]) -> np.ndarray:
-        """Positions of ``names`` (all must be features)."""
-        pos = self.names.get_indexer([str(n) for n in names])
+    def lookup(self, modality: str | None = None) -> pd.Index:
+        """Feature names at their positions, one modality's names only (others masked), so
+        ``get_indexer`` gives positions in :attr:`corr` even when a gene and a protein share a
+        name (``CD274``)."""
+        if modality is None:
+            return self.names
+        mod = PROT_MOD if modality in ("protein", PROT_MOD) else RNA_MOD
+        return pd.Index([n if m == mod else f"\0{i}" for i, (n, m) in
+                         enumerate(zip(self.names, self.modality, strict=True))])
+
+    def index(self, names: Sequence[str], modality: str | None = None) -> np.ndarray:
+        """Positions of ``names`` among the features (of ``modality``: ``rna`` / ``protein``).
+
+        Raises
+        ------
+        CMCVAEInputError
+            A name that is not a feature, or (without ``modality``) one that names both a gene
+            and a protein.
+        """
+        names = [str(n) for n in names]
+        if modality is None:
+            shared = set(self.genes) & set(self.proteins) & set(names)
+            if shared:
+                raise CMCVAEInputError(
+                    f"{sorted(shared)[:5]} name both a gene and a protein of the run; say which "
+                    "(the readout's modality).")
+            first: dict[str, int] = {}
+            for i, n in enumerate(self.names):
+                first.setdefault(n, i)
+            pos = np.array([first.get(n, -1) for n in names], dtype=int)
+        else:
+            pos = self.lookup(modality).get_indexer(names)
         if (pos < 0).any():
-            missing = [str(n) for n, p in zip(names, pos, strict=True) if p < 0][:5]
+            missing = [n for n, p in zip(names, pos, strict=True) if p < 0][:5]
             raise CMCVAEInputError(
-                f"{len(missing)} name(s) are not features of the fitted data (e.g. {missing}); "
-                "use the run's gene and protein names."
+                f"{int((pos < 0).sum())} name(s) are not features of the fitted data (e.g. "
+                f"{missing}); use the run's gene and protein names."
             )
         return pos
 
@@ -126,8 +155,11 @@ def stats_from_matrix(matrix, names: Sequence[str], modality: Sequence[str] | No
         knocked down).
     """
     index = pd.Index([str(n) for n in names])
-    if not index.is_unique:
-        raise CMCVAEInputError(f"Feature names must be unique; duplicated: {index[index.duplicated()][:5].tolist()}.")
+    mods = np.full(len(index), RNA_MOD, dtype=object) if modality is None else np.asarray(modality, dtype=object)
+    keyed = pd.Index([f"{m}\0{n}" for m, n in zip(mods, index, strict=True)])
+    if not keyed.is_unique:  # a gene and a protein may share a name, two genes may not
+        dups = index[keyed.duplicated()][:5].tolist()
+        raise CMCVAEInputError(f"Feature names must be unique within a modality; duplicated: {dups}.")
     n = matrix.shape[0]
     if n < 3:
         raise CMCVAEInputError(f"Effects need at least 3 cells; got {n}.")
@@ -135,7 +167,6 @@ def stats_from_matrix(matrix, names: Sequence[str], modality: Sequence[str] | No
     mean, cov = moments[0]
     corr, std = _correlation(cov)
     folds = tuple(_correlation(c)[0] for _, c in moments[1:]) if n >= 20 else ()
-    mods = np.full(len(index), RNA_MOD, dtype=object) if modality is None else np.asarray(modality, dtype=object)
     return FeatureStats(index, mods, mean, std, corr, int(n), folds)
 
 

@@ -157,7 +157,7 @@ _RESERVED_KEYS = frozenset(
     {"method", "methods", "auroc", "auprc", "direction_accuracy", "n_perturbations", "n_pairs",
      "n_significant", "median_perturbation_auroc", "pair_direction_accuracy", "filtering",
      "definitions", "direction_accuracy_cis", "direction_accuracy_trans",
-     "fraction_significant_cis", "seconds", "knockdown_efficiency"}
+     "fraction_significant_cis", "seconds", "knockdown_efficiency", "estimator", "effects"}
 )
 
 #: What the gene read-out changes in :data:`DEFINITIONS` (``validation_rna.json``).

@@ -12,11 +12,10 @@ predicted direction).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.evaluate import (
@@ -25,35 +24,30 @@ from cmcvae.evaluate import (
     random_effects,
     ridge_effects,
 )
-from cmcvae.model import CMCVAE
-from cmcvae.pp import log_normalize
+from cmcvae.tl._effects import RunEffects
 
-__all__ = ["RNA_RIDGE_PENALTY", "TRUTH_FILES", "effect_matrices", "knockdown_truth_matrix"]
+__all__ = ["TRUTH_FILES", "effect_matrices", "knockdown_truth_matrix", "screen_targets"]
 
 #: A simulation's truth tables per read-out (``truth/``): the oracle's effects.
 TRUTH_FILES = {"protein": "knockdown_effects.csv", "rna": "knockdown_effects_rna.csv"}
-#: Ridge penalty of the gene read-out's ridge baseline, in units of the standardised
-#: covariance (a correlation matrix): ``λ`` in ``(C + λI)⁻¹``, i.e. ``λ · n_cells`` on the
-#: sum-of-squares scale of unit-variance columns. Fixed, not cross-validated (a placeholder).
-RNA_RIDGE_PENALTY = 1.0
 #: The read-out column of each truth table.
 _TRUTH_COLUMN = {"protein": "protein", "rna": "gene"}
 
 
-def effect_matrices(model: CMCVAE, run: Path, rna_counts, prot_counts, *, readout: str,
-                    truth_effects: str | Path | pd.DataFrame | None,
-                    seed: int) -> dict[str, pd.DataFrame]:
-    """Every method's knockdown effects for one read-out, the model first.
+def effect_matrices(effects: RunEffects, rna_counts, prot_counts, *, readout: str,
+                    truth_effects: str | Path | pd.DataFrame | None, seed: int,
+                    estimator: str | None = None,
+                    sources: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+    """Every method's knockdown effects for one read-out, the primary estimator first.
 
     Parameters
     ----------
-    model
-        The fitted model.
-    run
-        Its run folder (for methods that read files there; today's do not).
+    effects
+        The run's effect estimators (:class:`~cmcvae.tl._effects.RunEffects`).
     rna_counts, prot_counts
-        Training-split counts of the model's genes and proteins
-        (:func:`cmcvae.tl._fitted.training_counts`; ``None`` for a modality the run left out).
+        Training-split counts of the model's genes and proteins (``None`` for a modality the
+        run left out): the protein read-out's correlation and ridge baselines are computed from
+        them exactly as before the effect layer existed.
     readout
         ``"protein"``: genes × proteins; ``"rna"``: genes × genes.
     truth_effects
@@ -62,105 +56,67 @@ def effect_matrices(model: CMCVAE, run: Path, rna_counts, prot_counts, *, readou
         oracle; for a read-out whose table is not there the oracle is left out.
     seed
         Seed of the random baseline.
+    estimator
+        The primary estimator (default: :meth:`RunEffects.default_method`).
+    sources
+        The knocked-down genes to predict (default: every gene of the run).
 
     Returns
     -------
     dict
-        ``{method: effect matrix}`` in order: ``cmcvae`` (the primary method), ``correlation``,
-        ``ridge``, ``random``, ``always_down`` and, with a truth, ``oracle``.
+        ``{method: effect matrix}`` in order: ``cmcvae`` (the primary estimator), every other
+        estimator the run can use (``adjust``, ``adjust_all``, ``adjust_parents``, ``ida``,
+        ``propagate``, by name), then the baselines ``correlation``, ``ridge``, ``random``,
+        ``always_down`` and, with a truth, ``oracle``.
 
     Raises
     ------
     CMCVAEInputError
-        An unknown read-out, or one the model does not predict.
+        An unknown read-out or estimator, or a read-out the model does not predict.
     """
+    model = effects.model
     if readout == "protein":
-        effects = _protein_effects(model, rna_counts, prot_counts, seed)
+        readouts = list(model.proteins)
     elif readout == "rna":
-        effects = _rna_effects(model, rna_counts, seed)
+        if not model.genes:
+            raise CMCVAEInputError(
+                "The run has no genes (a --modality protein fit): gene read-outs need an RNA "
+                "model; validate it with --readout protein.")
+        readouts = list(model.genes)
     else:
         raise CMCVAEInputError(f"Unknown readout {readout!r}; use 'protein' or 'rna'.")
+    primary = estimator or effects.default_method()
+    sources = list(model.genes) if sources is None else [str(s) for s in sources]
+    out = {"cmcvae": effects.estimate(primary, sources, readouts, readout).effect}
+    out["cmcvae"].attrs["estimator"] = primary
+    for name in effects.available():
+        if name not in (primary, "correlation", "ridge"):
+            out[name] = effects.estimate(name, sources, readouts, readout).effect
+    if readout == "protein":
+        out["correlation"] = correlation_effects(rna_counts, prot_counts, model.genes, model.proteins)
+        out["ridge"] = ridge_effects(rna_counts, prot_counts, model.genes, model.proteins)
+    else:
+        for name in ("correlation", "ridge"):
+            out[name] = effects.estimate(name, sources, readouts, readout).effect
+    out["random"] = random_effects(model.genes, readouts, seed=seed)
+    out["always_down"] = always_down_effects(model.genes, readouts)
     truth = _truth_table(truth_effects, readout)
     if truth is not None:
-        reference = effects["always_down"]
-        effects["oracle"] = knockdown_truth_matrix(truth, readout).reindex(
+        reference = out["always_down"]
+        out["oracle"] = knockdown_truth_matrix(truth, readout).reindex(
             index=reference.index, columns=reference.columns).fillna(0.0)
-    return effects
+    return out
 
 
-def _protein_effects(model: CMCVAE, rna_counts, prot_counts, seed: int) -> dict[str, pd.DataFrame]:
-    """Knockdown effects (genes × proteins) of the model and the baselines."""
-    effects: dict[str, pd.DataFrame] = {"cmcvae": model.predict_knockdown()}
-    effects["correlation"] = correlation_effects(rna_counts, prot_counts, model.genes, model.proteins)
-    effects["ridge"] = ridge_effects(rna_counts, prot_counts, model.genes, model.proteins)
-    effects["random"] = random_effects(model.genes, model.proteins, seed=seed)
-    effects["always_down"] = always_down_effects(model.genes, model.proteins)
-    return effects
-
-
-def _rna_effects(model: CMCVAE, rna_counts, seed: int) -> dict[str, pd.DataFrame]:
-    """Knockdown effects (genes × genes) of the model and the baselines (a simple placeholder).
-
-    - ``cmcvae``: minus the total gene → gene effect of the fitted SCM.
-    - ``correlation``: minus the Pearson correlation of the log-normalised genes.
-    - ``ridge``: minus the coefficients of a ridge regression of each read-out gene on all
-      other genes (standardised), in closed form from the correlation matrix ``C``: with
-      ``Ω = (C + λI)⁻¹`` the coefficient of gene ``g`` for read-out ``h`` is ``−Ω[g, h] /
-      Ω[h, h]`` (block inversion), so the effect is ``Ω[g, h] / Ω[h, h]``;
-      ``λ`` = :data:`RNA_RIDGE_PENALTY`.
-    - ``random``, ``always_down``: as for proteins.
-
-    A gene's effect on its own transcript is NaN for the baselines (it is never a scored pair).
-    """
-    if not model.genes or rna_counts is None:
-        raise CMCVAEInputError(
-            "The run has no genes (a --modality protein fit): gene read-outs need an RNA model; "
-            "validate it with --readout protein."
-        )
-    genes = pd.Index(model.genes)
-    effects: dict[str, pd.DataFrame] = {
-        "cmcvae": -model.get_feature_networks("total", ("rna_rna",))["rna_rna"]
-    }
-    corr = _gene_correlation(rna_counts)
-    effects["correlation"] = _without_diagonal(-corr, genes)
-    omega = np.linalg.inv(corr + RNA_RIDGE_PENALTY * np.eye(len(genes)))
-    effects["ridge"] = _without_diagonal(omega / np.diag(omega)[None, :], genes)
-    effects["ridge"].attrs["alpha"] = RNA_RIDGE_PENALTY
-    effects["random"] = random_effects(genes, genes, seed=seed)
-    effects["always_down"] = always_down_effects(genes, genes)
-    return effects
-
-
-def _gene_correlation(rna_counts) -> np.ndarray:
-    """Pearson correlation (genes × genes) of log-normalised counts; constant genes: 0, diag 1.
-
-    Sparse counts stay sparse: ``XᵀX`` is a genes × genes product, so only that is dense.
-    """
-    x = log_normalize(rna_counts)
-    n = x.shape[0]
-    if n < 3:
-        raise CMCVAEInputError(f"Baselines need at least 3 training cells; got {n}.")
-    if sp.issparse(x):
-        x = sp.csr_matrix(x, dtype=np.float64)
-        gram = np.asarray((x.T @ x).toarray(), dtype=np.float64)
-        mean = np.asarray(x.sum(axis=0), dtype=np.float64).ravel() / n
-    else:
-        x = np.asarray(x, dtype=np.float64)
-        gram = x.T @ x
-        mean = x.mean(axis=0)
-    cov = gram / n - np.outer(mean, mean)
-    std = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    denom = np.outer(std, std)
-    corr = np.divide(cov, denom, out=np.zeros_like(cov), where=denom > 1e-12)
-    corr = np.clip(corr, -1.0, 1.0)
-    np.fill_diagonal(corr, 1.0)  # constant genes too, so C + λI stays positive definite
-    return corr
-
-
-def _without_diagonal(values: np.ndarray, genes: pd.Index) -> pd.DataFrame:
-    out = np.array(values, dtype=np.float64, copy=True)
-    np.fill_diagonal(out, np.nan)
-    return pd.DataFrame(out, index=genes, columns=genes)
+def screen_targets(perturb, key: str, genes: Sequence[str]) -> list[str]:
+    """The run's genes that a screen knocks down (its ``obs[key]`` labels, any modality's obs)."""
+    labels: set[str] = set()
+    frames = [perturb.obs] + [m.obs for m in getattr(perturb, "mod", {}).values()]
+    for obs in frames:
+        if key in obs:
+            labels |= set(obs[key].dropna().astype(str))
+    hits = [g for g in genes if g in labels]
+    return hits or list(genes)
 
 
 def _truth_table(truth: str | Path | pd.DataFrame | None, readout: str) -> pd.DataFrame | str | Path | None:

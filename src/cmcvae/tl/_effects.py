@@ -118,7 +118,8 @@ class RunEffects:
         return out
 
     def estimate(self, method: str = DEFAULT_ESTIMATOR, sources: Sequence[str] | None = None,
-                 readouts: Sequence[str] | None = None) -> EffectEstimate:
+                 readouts: Sequence[str] | None = None,
+                 readout_modality: str | None = None) -> EffectEstimate:
         """:func:`cmcvae.effects.estimate_effects` with this run's moments and knowledge."""
         if method in ("adjust", "adjust_all") and self.prior is None and self.regulators is None:
             raise CMCVAEInputError(
@@ -128,4 +129,4 @@ class RunEffects:
             )
         return estimate_effects(self.stats, method, sources=sources, readouts=readouts,
                                 prior=self.prior, regulators=self.regulators, graph=self.graph,
-                                model=self.model)
+                                model=self.model, readout_modality=readout_modality)

@@ -12,6 +12,7 @@ import pandas as pd
 from cmcvae._constants import PROT_MOD
 from cmcvae._docs import fill_docs
 from cmcvae._errors import CMCVAEInputError
+from cmcvae.effects import ESTIMATORS
 from cmcvae.evaluate import (
     READOUTS,
     VALIDATION_FILES,
@@ -22,7 +23,8 @@ from cmcvae.evaluate import (
 from cmcvae.io import check_files, read_input, record_files
 from cmcvae.model import CMCVAE
 from cmcvae.pp import read_protein_map
-from cmcvae.tl._effect_methods import effect_matrices
+from cmcvae.tl._effect_methods import effect_matrices, screen_targets
+from cmcvae.tl._effects import RunEffects
 from cmcvae.tl._ensemble import is_ensemble, over_seeds, seed_runs
 from cmcvae.tl._fitted import load_fitted, training_counts
 from cmcvae.tl._modality import read_fit_data
@@ -46,7 +48,9 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData | ad.AnnData, 
                  min_cells: int = 10, test: str = "welch",
                  protein_map: str | Path | pd.DataFrame | None = None,
                  perturb_protein: str | Path | None = None,
-                 condition_key: str | None = None, readout: str = "protein") -> dict:
+                 condition_key: str | None = None, readout: str = "protein",
+                 estimator: str | None = None,
+                 regulators: str | Path | list[str] | None = None) -> dict:
     """Zero-shot validation of a fitted run against a perturbation screen.
 
     Scores the model's predicted knockdown effects next to the correlation, ridge, random and
@@ -89,6 +93,13 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData | ad.AnnData, 
     readout
         ``"protein"`` (the default: proteins of the screen's panel), ``"rna"`` (genes; the
         target's own transcript is reported as knockdown efficiency, not scored) or ``"both"``.
+    estimator
+        The effect estimator of the primary method ``cmcvae`` (a key of
+        :data:`cmcvae.effects.ESTIMATORS`; default :data:`cmcvae.effects.DEFAULT_ESTIMATOR`, or
+        ``correlation`` when the run has no regulators to adjust for). The other estimators
+        the run can use are scored beside it under their own names.
+    regulators
+        A TF list (file or names) for the adjustment sets, instead of the GRN prior's sources.
 
     Returns
     -------
@@ -115,7 +126,7 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData | ad.AnnData, 
         kwargs = dict(data=data, control_label=control_label, perturbation_key=perturbation_key,
                       truth_effects=truth_effects, knockdown_filter=knockdown_filter, seed=seed,
                       fdr=fdr, min_cells=min_cells, test=test, protein_map=protein_map,
-                      condition_key=condition_key)
+                      condition_key=condition_key, estimator=estimator, regulators=regulators)
         out = {r: over_seeds(run, seed_runs(run), _WRITES[r][0],
                              lambda folder, r=r: validate_run(folder, perturb, readout=r, **kwargs),
                              command="validate", inputs=inputs)
@@ -128,7 +139,13 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData | ad.AnnData, 
     check_perturbation_data(pert, control_label=control_label, perturbation_key=perturbation_key,
                             condition_key=condition_key,
                             readout="protein" if "protein" in readouts else "rna")
+    if estimator is not None and estimator not in ESTIMATORS:
+        raise CMCVAEInputError(f"Unknown --estimator {estimator!r}; choose one of "
+                               f"{', '.join(ESTIMATORS)}.")
     rna_counts, prot_counts = training_counts(run, data, model)
+    run_effects = RunEffects(run, regulators=regulators, model=model,
+                             counts=(rna_counts, prot_counts))
+    sources = screen_targets(pert, perturbation_key, model.genes)
     observed_kwargs = dict(control_label=control_label, perturbation_key=perturbation_key,
                            condition_key=condition_key, genes=model.genes,
                            knockdown_filter=knockdown_filter, fdr=fdr, min_cells=min_cells,
@@ -136,13 +153,16 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData | ad.AnnData, 
     out = {}
     for r in readouts:
         t0 = time.perf_counter()
-        effects = effect_matrices(model, run, rna_counts, prot_counts, readout=r,
-                                  truth_effects=truth_effects, seed=seed)
+        effects = effect_matrices(run_effects, rna_counts, prot_counts, readout=r,
+                                  truth_effects=truth_effects, seed=seed, estimator=estimator,
+                                  sources=sources)
         kwargs = dict(observed_kwargs)
         if r == "protein":
             pmap = read_protein_map(protein_map) if isinstance(protein_map, (str, Path)) else protein_map
             kwargs.update(proteins=model.proteins, protein_map=model.pairs if pmap is None else pmap)
         results, predictions = validate(effects, pert, readout=r, **kwargs)
+        results["estimator"] = effects["cmcvae"].attrs.get("estimator")
+        results["effects"] = run_effects.describe()
         results["seconds"] = time.perf_counter() - t0
         record_files(run, _WRITES[r], "validate")
         write_validation(results, predictions, run, readout=r)
