@@ -73,13 +73,17 @@ def _check_query(knockdown: list[str] | None, readout: list[str] | None, estimat
 
 
 def _check_run(run: Path) -> None:
-    if is_ensemble(run):
+    if not is_ensemble(run):
+        return
+    try:
         seeds = ", ".join(str(p) for p in seed_runs(run)[:3])
-        raise CMCVAEInputError(
-            f"{run} is a seeds ensemble (`cmcvae fit --seeds`); predictions come from one fitted "
-            f"run: give one seed's folder instead (e.g. {seeds}). Comparing the seeds' tables "
-            "shows how much the predictions depend on the seed."
-        )
+    except (CMCVAEInputError, ValueError):
+        seeds = str(run / "seed_0")
+    raise CMCVAEInputError(
+        f"{run} is a seeds ensemble (`cmcvae fit --seeds`); predictions come from one fitted "
+        f"run: give one seed's folder instead (e.g. {seeds}). Comparing the seeds' tables "
+        "shows how much the predictions depend on the seed."
+    )
 
 
 def _antigen(name: str) -> str:
