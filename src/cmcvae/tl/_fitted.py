@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import anndata as ad
 import mudata as md
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ import pandas as pd
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.io import check_mudata, get_counts, read_input
 from cmcvae.model import CMCVAE
+from cmcvae.tl._modality import read_fit_data
 
 
 def json_or_empty(path: Path) -> dict:
@@ -77,8 +79,10 @@ def training_counts(run: Path, data: str | Path | md.MuData | None, model: CMCVA
             raise CMCVAEInputError(
                 f"The run {run} does not record its training data; pass it with --data TRAIN.h5mu."
             )
-    mdata = data if isinstance(data, md.MuData) else read_input(data)
     setup = model.setup
+    if setup.get("rna_mod") is None or setup.get("prot_mod") is None:
+        return _one_modality_counts(run, data, model)
+    mdata = data if isinstance(data, md.MuData) else read_input(data)
     check_mudata(mdata, setup.get("batch_key"), setup["rna_mod"], setup["prot_mod"])
     rna = mdata.mod[setup["rna_mod"]]
     prot = mdata.mod[setup["prot_mod"]]
@@ -91,6 +95,25 @@ def training_counts(run: Path, data: str | Path | md.MuData | None, model: CMCVA
     cells = _training_cells(run / "split.csv", rna.obs_names)
     return (get_counts(rna[cells, model.genes], setup.get("rna_layer"), "RNA"),
             get_counts(prot[cells, model.proteins], setup.get("prot_layer"), "protein"))
+
+
+def _one_modality_counts(run: Path, data: str | Path | md.MuData | ad.AnnData,
+                         model: CMCVAE) -> tuple:
+    """:func:`training_counts` of a ``--modality rna|protein`` run: ``None`` for the other."""
+    setup, rna_run = model.setup, bool(model.genes)
+    mod, names, what = ((setup.get("rna_mod"), model.genes, "RNA") if rna_run
+                        else (setup.get("prot_mod"), model.proteins, "protein"))
+    if not isinstance(data, (md.MuData, ad.AnnData)):
+        data = read_fit_data(data, "rna" if rna_run else "protein", False)
+    adata = data.mod[mod] if isinstance(data, md.MuData) and mod in data.mod else data
+    if isinstance(adata, md.MuData) or set(names) - set(adata.var_names):
+        raise CMCVAEInputError(
+            f"The training data does not contain the model's {what} features; pass the file the "
+            "run was fitted on with --data."
+        )
+    cells = _training_cells(run / "split.csv", adata.obs_names)
+    counts = get_counts(adata[cells, names], setup.get("rna_layer" if rna_run else "prot_layer"), what)
+    return (counts, None) if rna_run else (None, counts)
 
 
 def _training_cells(split_file: Path, obs_names: pd.Index) -> np.ndarray:

@@ -20,6 +20,7 @@ refused with the closest names of the run (:mod:`difflib`).
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ __all__ = ["PREDICT_COLUMNS", "predict_run"]
 #: the columns of :func:`predict_run`'s table and of ``cmcvae predict --out``
 PREDICT_COLUMNS = ("perturbation", "readout", "modality", "predicted_effect", "se", "z", "pvalue",
                    "estimator")
+#: what separates the first column of a regulator table from the rest
+_REGULATOR_SEP = re.compile(r"[,;\s]")
 #: how :func:`predict_run` may rank the rows of each knockdown (or readout)
 SORT_KEYS = ("effect", "z")
 
@@ -48,6 +51,29 @@ def split_names(value: str | Sequence[str] | None) -> list[str] | None:
         return None
     parts = value.split(",") if isinstance(value, str) else [str(v) for v in value]
     return list(dict.fromkeys(p.strip() for p in parts if p.strip()))
+
+
+def read_regulator_list(path: str | Path) -> list[str]:
+    """A regulator (TF) list file: one name a line, or a table whose first column names them.
+
+    Read here rather than by :func:`cmcvae.effects.read_regulators`, whose delimiter sniffing
+    splits a one-column file on a character its names share (``TF001`` → ``TF``).
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise CMCVAEInputError(f"Cannot read the regulator list --regulators {path}: "
+                               f"{getattr(err, 'strerror', None) or err}. Give a text file with one "
+                               "gene symbol per line.") from None
+    names = [_REGULATOR_SEP.split(line.split("#", 1)[0].strip(), maxsplit=1)[0].strip("\"' ")
+             for line in text.splitlines()]
+    names = [n for n in names if n]
+    if names and names[0].lower() in {"tf", "source", "gene", "regulator", "symbol"}:
+        names = names[1:]
+    if not names:
+        raise CMCVAEInputError(f"The regulator list {path} names no gene; give one gene symbol "
+                               "per line.")
+    return names
 
 
 def _check_query(knockdown: list[str] | None, readout: list[str] | None, estimator: str,
@@ -239,6 +265,8 @@ def predict_run(run: str | Path, *, knockdown: str | Sequence[str] | None = None
               if isinstance(value, (str, Path))}
     out = None if out is None else Path(out)
     _check_out(out, force, inputs)
+    if isinstance(regulators, (str, Path)):
+        regulators = read_regulator_list(regulators)
     effects = RunEffects(run, data=data, regulators=regulators)
     features, proteins = [str(n) for n in effects.stats.names], effects.stats.proteins
     if knockdown is not None:
