@@ -131,12 +131,16 @@ def _resolve(name: str, features: list[str], proteins: list[str]) -> str | None:
     return by_antigen[0] if len(by_antigen) == 1 else None
 
 
+def _closeness(name: str, feature: str) -> tuple[float, int]:
+    """How alike two names are: difflib's ratio (ignoring case), then fewer differing letters."""
+    a, b = name.casefold(), feature.casefold()
+    differ = sum(x != y for x, y in zip(a, b, strict=False)) + abs(len(a) - len(b))
+    return difflib.SequenceMatcher(None, a, b).ratio(), -differ
+
+
 def _suggest(name: str, features: list[str]) -> str:
-    close = difflib.get_close_matches(name, features, n=3, cutoff=0.6)
-    if not close:
-        lower = {f.casefold(): f for f in features}
-        close = [lower[c] for c in difflib.get_close_matches(name.casefold(), list(lower), n=3,
-                                                               cutoff=0.5)]
+    scored = sorted(((_closeness(name, f), f) for f in features), reverse=True)
+    close = [f for (ratio, _), f in scored[:3] if ratio >= 0.6]
     return f"{name!r} (did you mean {' or '.join(repr(c) for c in close)}?)" if close else repr(name)
 
 
