@@ -20,8 +20,9 @@ UNITS = ("effect = predicted change of the readout, in its standard deviations, 
 
 Estimator = Annotated[Literal[tuple(ESTIMATORS)], typer.Option(  # type: ignore[valid-type]
     "--estimator", case_sensitive=False,
-    help=f"Effect estimator: {' | '.join(ESTIMATORS)} (default {DEFAULT_ESTIMATOR}; docs/model.md, "
-         "'Effect estimators'). ridge and propagate give no standard errors.")]
+    help=f"Effect estimator: {' | '.join(ESTIMATORS)} (default {DEFAULT_ESTIMATOR}: regression on the "
+         "gene and the GRN prior's regulators that are not its descendants; cmcvae.effects."
+         "ESTIMATORS). ridge and propagate give no standard errors.")]
 
 
 def predict(
