@@ -37,8 +37,7 @@ def predict(
     out: Annotated[Path | None, typer.Option("--out", help="Write the full table (every row) to this CSV: perturbation,readout,modality,predicted_effect,se,z,pvalue,estimator.", callback=out_path("file"))] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace --out if `cmcvae predict` wrote it (its folder's .cmcvae-manifest.json lists it); any other file is never overwritten.")] = False,
 ) -> None:
-    """Predicted knockdown effects with their uncertainty: what a knockdown changes (--knockdown),
-    or which knockdowns move a readout (--readout).
+    """Predicted knockdown effects with their uncertainty, by gene (--knockdown) or readout (--readout).
 
     An effect is the predicted change of the readout, in standard deviations of the readout,
     when the knocked-down gene drops by one standard deviation (log-normalised RNA, CLR
