@@ -45,3 +45,41 @@ def run_cli_ok(args, monkeypatch, capsys) -> str:
     out = capsys.readouterr()
     assert code == 0, out.out + out.err
     return out.out
+
+
+def run_cli(args) -> tuple[int, str]:
+    """Run ``cmcvae ARGS`` in-process outside a test function; return the exit code and the
+    captured stdout + stderr (for fixtures of a wider scope than ``capsys``)."""
+    import io
+    import sys
+
+    from _pytest.monkeypatch import MonkeyPatch
+
+    from cmcvae.cli import main
+
+    mp, buf = MonkeyPatch(), io.StringIO()
+    mp.setattr(sys, "argv", ["cmcvae", *[str(a) for a in args]])
+    mp.setattr(sys, "stdout", buf)
+    mp.setattr(sys, "stderr", buf)
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        mp.undo()
+    return code, buf.getvalue()
+
+
+def predict_runs(root: Path) -> dict[str, Path]:
+    """A small simulation, a run fitted on it with its GRN prior and protein map, and an RNA-only
+    run fitted without a prior (``cmcvae predict`` tests): ``{"sim", "run", "rna"}``."""
+    sim, run, rna = root / "sim", root / "run", root / "rna"
+    for args in (["simulate", "--out", sim, "--cells", "600", "--genes", "40", "--proteins", "8",
+                  "--perturbations", "5", "--seed", "0"],
+                 ["fit", sim / "train.h5mu", "--out", run, "--grn-prior", sim / "priors" / "grn.csv",
+                  "--protein-map", sim / "protein_map.csv", "--max-epochs", "1"],
+                 ["fit", sim / "train.h5mu", "--out", rna, "--modality", "rna", "--max-epochs", "1"]):
+        code, text = run_cli(args)
+        assert code == 0, text
+    return {"sim": sim, "run": run, "rna": rna}

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from tests._helpers import make_mudata
+from tests._helpers import make_mudata, predict_runs
 
 
 @pytest.fixture
@@ -14,3 +14,9 @@ def tiny_mdata():
 @pytest.fixture
 def tiny_map():
     return pd.DataFrame({"protein": [f"ADT_G{i}" for i in range(6)], "gene": [f"G{i}" for i in range(6)]})
+
+
+@pytest.fixture(scope="session")
+def predict_folders(tmp_path_factory):
+    """Runs for ``cmcvae predict`` (made once, shared by tests/tl and tests/cli; read-only)."""
+    return predict_runs(tmp_path_factory.mktemp("predict"))

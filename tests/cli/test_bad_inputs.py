@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from cmcvae.cli import main
-from tests.cli import _cases_data, _cases_force, _cases_modality, _cases_options
+from tests.cli import _cases_data, _cases_force, _cases_modality, _cases_options, _cases_predict
 from tests.cli._cases import Case
 
 CASES: list[Case] = [*_cases_force.CASES, *_cases_options.CASES, *_cases_data.CASES,
-                     *_cases_modality.CASES]
+                     *_cases_modality.CASES, *_cases_predict.CASES]
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ Table of contents
   ``_options.py``.
 - ``report`` (``_report.py``), ``benchmark`` (``_benchmark.py``), ``simulate``
   (``_simulate.py``), ``prepare`` (``_prepare.py``), ``fit`` (``_fit.py``), ``validate``
-  (``_validate.py``), ``analyze`` (``_analyze.py``), ``run`` (``_run.py``).
+  (``_validate.py``), ``predict`` (``_predict.py``), ``analyze`` (``_analyze.py``), ``run``
+  (``_run.py``).
 - Groups: ``priors collectri|omnipath`` (``_priors.py``), ``data list|info|fetch``
   (``_data.py``).
 """
@@ -23,6 +24,7 @@ from cmcvae.cli._app import app, main
 from cmcvae.cli._benchmark import benchmark
 from cmcvae.cli._data import data_app
 from cmcvae.cli._fit import fit
+from cmcvae.cli._predict import predict
 from cmcvae.cli._prepare import prepare
 from cmcvae.cli._priors import priors_app
 from cmcvae.cli._report import report
@@ -30,7 +32,7 @@ from cmcvae.cli._run import run
 from cmcvae.cli._simulate import simulate
 from cmcvae.cli._validate import validate
 
-for _command in (report, benchmark, simulate, prepare, fit, validate, analyze, run):
+for _command in (report, benchmark, simulate, prepare, fit, validate, predict, analyze, run):
     app.command(_command.__name__)(_command)
 app.add_typer(priors_app, name="priors")
 app.add_typer(data_app, name="data")

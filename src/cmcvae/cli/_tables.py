@@ -176,3 +176,26 @@ def fetched_table(title: str, results: dict) -> Table:
         table.add_row(file_name, r["status"], "yes" if r["verified"] else "no (no published checksum)",
                       r["sha256"])
     return table
+
+
+def _signed(x) -> str:
+    return "–" if x is None or x != x else f"{x:+.3f}"
+
+
+def _p(x) -> str:
+    return "–" if x is None or x != x else f"{x:.2g}"
+
+
+def predict_table(rows, title: str, first: str) -> Table:
+    """``cmcvae predict``: ranked effects with their uncertainty; ``first`` is the column that
+    varies (``readout`` for a knockdown, ``perturbation`` for a readout)."""
+    table = Table(title=title)
+    by_readout = first == "readout"  # one readout's modality is in the title
+    cols = ("readout", "modality") if by_readout else ("knockdown",)
+    for col in (*cols, "effect", "se", "z", "p"):
+        table.add_column(col, justify="left" if col in cols else "right")
+    for r in rows.itertuples(index=False):
+        z = "–" if r.z != r.z else f"{r.z:+.1f}"
+        lead = (str(r.readout), r.modality) if by_readout else (str(r.perturbation),)
+        table.add_row(*lead, _signed(r.predicted_effect), fmt(r.se), z, _p(r.pvalue))
+    return table

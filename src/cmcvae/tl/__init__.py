@@ -18,6 +18,8 @@ Workflows (one per command; each reads and writes files, ``docs/design.md`` §3-
   (``_effect_methods.py``: every method's effect matrix per read-out),
   :func:`knockdown_truth_matrix` (the oracle of a simulation) and
   :func:`direction_accuracy_vs_truth` (matched-pair directions vs a simulation's truth).
+- :func:`predict_run` — ``cmcvae predict``: a run's predicted knockdown effects with their
+  uncertainty, by knocked-down gene or by readout (columns :data:`PREDICT_COLUMNS`).
 - :func:`analyze_run` — ``cmcvae analyze``: central-dogma and TF→target asymmetry, recovery.
 - :func:`run_default` — ``cmcvae run``: simulate → fit → validate → summary.
 
@@ -46,11 +48,13 @@ from cmcvae.tl._analyze import analyze_run
 from cmcvae.tl._effect_methods import effect_matrices, knockdown_truth_matrix
 from cmcvae.tl._ensemble import fit_seeds, is_ensemble, parse_seeds, seed_runs, summarize_ensemble
 from cmcvae.tl._fit import fit_run, resume_run
+from cmcvae.tl._predict import PREDICT_COLUMNS, predict_run
 from cmcvae.tl._prepare import prepare_run
 from cmcvae.tl._run import run_default
 from cmcvae.tl._validate import READOUT_CHOICES, direction_accuracy_vs_truth, validate_run
 
 __all__ = [
+    "PREDICT_COLUMNS",
     "READOUT_CHOICES",
     "always_down_effects",
     "analyze_run",
@@ -63,6 +67,7 @@ __all__ = [
     "knockdown_truth_matrix",
     "observed_effects",
     "parse_seeds",
+    "predict_run",
     "prepare_run",
     "random_effects",
     "resume_run",
