@@ -20,7 +20,8 @@ def _user_csv(root: Path) -> None:
 
 CASES = [
     Case("predict-adjust-without-prior", ("predict", "{run}", "--knockdown", "G0001"),
-         r"fitted without a GRN prior: pass a TF list with --regulators FILE"),
+         r"fitted without a GRN prior and its genes are not human TF symbols: pass a TF list with "
+         r"--regulators FILE"),
     Case("predict-unknown-readout", (*PREDICT, "--readout", "G0O01"),
          r"not genes or proteins of the run: 'G0O01' \(did you mean 'G0001'"),
     Case("predict-out-user-file-force",

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from cmcvae import CMCVAEInputError
-from cmcvae.effects import DEFAULT_ESTIMATOR, modality_of
+from cmcvae.effects import DEFAULT_ESTIMATOR
 from cmcvae.effects import read_regulators as read_regulator_list
 from cmcvae.tl import PREDICT_COLUMNS, predict_run
 from cmcvae.tl._effects import RunEffects
@@ -39,8 +39,8 @@ def test_knockdown_matches_the_effect_layer(predict_folders, effects):
     # every readout of the run but the gene itself: genes and proteins
     assert set(table["readout"]) == set(effects.stats.names) - {"TF001"}
     assert set(table["modality"]) == {"rna", "protein"}
-    ref = effects.estimate(DEFAULT_ESTIMATOR, sources=["TF001"]).to_frame(modality_of(effects.stats))
-    merged = table.merge(ref, on=["perturbation", "readout"], suffixes=("", "_ref"))
+    ref = effects.estimate(DEFAULT_ESTIMATOR, sources=["TF001"]).to_frame()
+    merged = table.merge(ref, on=["perturbation", "readout", "modality"], suffixes=("", "_ref"))
     assert len(merged) == len(table)
     for col in ("predicted_effect", "se", "z", "pvalue"):
         np.testing.assert_allclose(merged[col], merged[f"{col}_ref"])
