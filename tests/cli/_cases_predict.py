@@ -34,5 +34,5 @@ CASES = [
          r"is a folder; give a file name"),
     Case("predict-missing-regulators",
          ("predict", "{run}", "--knockdown", "G0001", "--regulators", "{tmp}/none.txt"),
-         r"Cannot read the regulator list --regulators .*none.txt"),
+         r"Cannot read the regulator list .*none.txt"),
 ]
