@@ -13,6 +13,9 @@ Table of contents
   :data:`DEFAULT_ESTIMATOR` (``_estimate.py``) — the estimators by name:
   ``adjust`` (default), ``adjust_all``, ``adjust_parents``, ``ida``, ``propagate``,
   ``correlation``, ``ridge``.
+- :func:`intervention_stats`, :class:`InterventionStats` (``_interventions.py``) — a screen fit's
+  trained perturbations (their shifts), for ``adjust_iv``, ``linear``, ``mean``,
+  ``ridge_pooled`` (:data:`SCREEN_ESTIMATORS`).
 - :func:`adjusted_effects` (``_adjust.py``) — regression coefficients and SEs under any
   adjustment sets, from the correlation matrix.
 - :func:`read_regulators`, :func:`known_regulators` (``_sets.py``) — a TF list file; the
@@ -23,15 +26,18 @@ from cmcvae.effects._adjust import adjusted_effects
 from cmcvae.effects._estimate import (
     DEFAULT_ESTIMATOR,
     ESTIMATORS,
+    SCREEN_ESTIMATORS,
     EffectEstimate,
     Estimator,
     estimate_effects,
 )
+from cmcvae.effects._interventions import InterventionStats, intervention_stats
 from cmcvae.effects._sets import known_regulators, read_regulators
 from cmcvae.effects._stats import FeatureStats, feature_stats, stats_from_matrix
 
 __all__ = [
-    "DEFAULT_ESTIMATOR", "ESTIMATORS", "EffectEstimate", "Estimator", "FeatureStats",
+    "DEFAULT_ESTIMATOR", "ESTIMATORS", "SCREEN_ESTIMATORS", "EffectEstimate", "Estimator",
+    "FeatureStats", "InterventionStats", "intervention_stats",
     "adjusted_effects", "estimate_effects", "feature_stats", "known_regulators",
     "read_regulators",
     "stats_from_matrix",

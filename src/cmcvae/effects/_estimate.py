@@ -20,11 +20,18 @@ from cmcvae._constants import RNA_MOD
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.effects._adjust import adjusted_effects
 from cmcvae.effects._ida import ida_effects
+from cmcvae.effects._interventions import (
+    InterventionStats,
+    linear_effects,
+    mean_effects,
+    screen_graph,
+)
 from cmcvae.effects._ridge import ridge_coefficients
 from cmcvae.effects._sets import check_regulators, parent_sets, prior_graph, regulator_sets
 from cmcvae.effects._stats import FeatureStats
 
-__all__ = ["DEFAULT_ESTIMATOR", "ESTIMATORS", "EffectEstimate", "Estimator", "estimate_effects"]
+__all__ = ["DEFAULT_ESTIMATOR", "ESTIMATORS", "SCREEN_ESTIMATORS", "EffectEstimate", "Estimator",
+           "estimate_effects"]
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,42 @@ def _ida(stats, sources, readouts, ctx):
     return beta, se, {"median_parent_sets": float(np.median(n_sets)) if len(n_sets) else 0.0}
 
 
+def _screen(ctx: dict):
+    return ctx["interventions"]
+
+
+def _mean(stats, sources, readouts, ctx):
+    beta = -mean_effects(_screen(ctx), len(sources), _rd(stats, readouts, ctx))
+    return beta, np.full_like(beta, np.nan), {"n_trained": len(_screen(ctx).targets)}
+
+
+def _linear(stats, sources, readouts, ctx):
+    beta = -linear_effects(_screen(ctx), stats.lookup(RNA_MOD), _src(stats, sources),
+                           _rd(stats, readouts, ctx))
+    return beta, np.full_like(beta, np.nan), {"n_trained": len(_screen(ctx).targets)}
+
+
+def _adjust_iv(stats, sources, readouts, ctx):
+    regs = _regulators(ctx)
+    graph, ancestors = screen_graph(prior_graph(ctx.get("prior")), _screen(ctx), stats.lookup(RNA_MOD))
+    sets = regulator_sets(sources, regs, stats.lookup(RNA_MOD), graph, True, keep=ancestors)
+    beta, se = adjusted_effects(stats.corr, _src(stats, sources), _rd(stats, readouts, ctx), sets,
+                                stats.n_cells)
+    return beta, se, {"n_trained": len(_screen(ctx).targets),
+                      "median_set_size": float(np.median([len(x) for x in sets])) if sets else 0.0}
+
+
+def _ridge_pooled(stats, sources, readouts, ctx):
+    pooled = ctx["pooled"]
+    genes = pooled.index(pooled.genes, RNA_MOD)
+    coef, lam = ridge_coefficients(pooled, genes, pooled.index(readouts, ctx.get("readout_modality")),
+                                   ctx.get("ridge_penalty"))
+    rows = pd.Index(pooled.genes).get_indexer([str(s) for s in sources])
+    beta = coef[rows]
+    beta[_src(stats, sources)[:, None] == _rd(stats, readouts, ctx)[None, :]] = np.nan
+    return beta, np.full_like(beta, np.nan), {"penalty": lam, "n_cells": pooled.n_cells}
+
+
 def _propagate(stats, sources, readouts, ctx):
     nets = ctx["model"].get_feature_networks("total")
     blocks = [nets["rna_rna"].to_numpy()]
@@ -172,7 +215,20 @@ ESTIMATORS: dict[str, Estimator] = {e.name: e for e in (
               "baseline", _correlation),
     Estimator("ridge", "ridge regression of each readout on every other gene (2-fold CV penalty)",
               (), "baseline", _ridge),
+    Estimator("adjust_iv", "adjust, with the screen's trained perturbations as known ancestry "
+              "(what a perturbation moved is its descendant)", ("screen", "prior or regulators"),
+              "back-door adjustment with interventional ancestry", _adjust_iv),
+    Estimator("linear", "linear model of the trained perturbations' shifts (gene embedding × "
+              "perturbation embedding)", ("screen",),
+              "Ahlmann-Eltze, Huber & Anders 2025, Nat. Methods", _linear),
+    Estimator("mean", "the average shift of the trained perturbations, for every knockdown",
+              ("screen",), "baseline (Ahlmann-Eltze et al. 2025)", _mean),
+    Estimator("ridge_pooled", "ridge on the control and perturbed cells pooled", ("screen",),
+              "baseline", _ridge_pooled),
 )}
+
+#: the estimators that need a screen fit's perturbed cells
+SCREEN_ESTIMATORS = tuple(name for name, e in ESTIMATORS.items() if "screen" in e.needs)
 
 #: the estimator ``cmcvae validate`` / ``predict`` use unless told otherwise (chosen by the
 #: benchmark across simulator settings; docs/model.md)
@@ -184,7 +240,9 @@ def estimate_effects(stats: FeatureStats, method: str = DEFAULT_ESTIMATOR, *,
                      prior: pd.DataFrame | None = None, regulators: Sequence[str] | None = None,
                      graph: pd.DataFrame | None = None, model: Any = None,
                      ridge_penalty: float | None = None,
-                     readout_modality: str | None = None) -> EffectEstimate:
+                     readout_modality: str | None = None,
+                     interventions: InterventionStats | None = None,
+                     pooled: FeatureStats | None = None) -> EffectEstimate:
     """Predicted effect of knocking down each source gene on each readout.
 
     Parameters
@@ -211,6 +269,10 @@ def estimate_effects(stats: FeatureStats, method: str = DEFAULT_ESTIMATOR, *,
     readout_modality
         ``"rna"`` or ``"protein"``: the readouts are of this modality (needed when a gene and a
         protein share a name, e.g. ``CD274``).
+    interventions, pooled
+        A screen fit's trained perturbations (:func:`intervention_stats`) and the moments of its
+        control and perturbed cells pooled: needed by ``adjust_iv``, ``linear``, ``mean`` and
+        ``ridge_pooled``.
 
     Returns
     -------
@@ -234,8 +296,14 @@ def estimate_effects(stats: FeatureStats, method: str = DEFAULT_ESTIMATOR, *,
                                f"run: {not_genes[:5]}.")
     stats.index(readouts, readout_modality)
     _check_needs(method, prior, regulators, graph, model, stats)
+    if method in SCREEN_ESTIMATORS and (interventions is None or (
+            method == "ridge_pooled" and pooled is None)):
+        raise CMCVAEInputError(f"The {method!r} estimator learns from a screen's perturbed cells: "
+                               "fit with --perturbation-key (cmcvae fit DATA --perturbation-key "
+                               "perturbation --control-label control).")
     ctx = {"prior": prior, "regulators": regulators, "graph": graph, "model": model,
-           "ridge_penalty": ridge_penalty, "readout_modality": readout_modality}
+           "ridge_penalty": ridge_penalty, "readout_modality": readout_modality,
+           "interventions": interventions, "pooled": pooled}
     beta, se, info = ESTIMATORS[method].fn(stats, sources, readouts, ctx)
     # a knockdown lowers the source: the predicted change is minus the coefficient
     mods = ["rna" if m == RNA_MOD else "protein"

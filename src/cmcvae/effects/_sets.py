@@ -76,9 +76,10 @@ def read_regulators(path) -> list[str]:
 
 
 def regulator_sets(sources: Sequence[str], regulators: Iterable[str], features: pd.Index,
-                   graph: nx.DiGraph, exclude_descendants: bool = True) -> list[np.ndarray]:
+                   graph: nx.DiGraph, exclude_descendants: bool = True,
+                   keep: dict[str, set[str]] | None = None) -> list[np.ndarray]:
     """Per source: the regulators among the features, minus itself and (optionally) minus its
-    descendants in ``graph``.
+    descendants in ``graph``; ``keep[source]`` (its known ancestors) are never dropped.
 
     Returns
     -------
@@ -91,7 +92,7 @@ def regulator_sets(sources: Sequence[str], regulators: Iterable[str], features: 
     for g in sources:
         drop = {str(g)}
         if exclude_descendants and str(g) in graph:
-            drop |= nx.descendants(graph, str(g))
+            drop |= nx.descendants(graph, str(g)) - (keep or {}).get(str(g), set())
         out.append(np.array([p for r, p in zip(regs, reg_pos, strict=True) if r not in drop],
                             dtype=int))
     return out

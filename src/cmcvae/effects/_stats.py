@@ -21,7 +21,7 @@ from cmcvae._constants import PROT_MOD, RNA_MOD
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.pp import clr, log_normalize
 
-__all__ = ["FeatureStats", "feature_stats"]
+__all__ = ["FeatureStats", "feature_stats", "stats_from_matrix", "transformed_blocks"]
 
 #: rows per block when accumulating the cross-products of a large sparse matrix
 _BLOCK = 20_000
@@ -126,19 +126,29 @@ def feature_stats(rna_counts, prot_counts=None, genes: Sequence[str] = (),
     FeatureStats
     """
     genes, proteins = [str(g) for g in genes], [str(p) for p in proteins]
-    blocks = [(log_normalize(rna_counts), genes, RNA_MOD)]
+    matrix = transformed_blocks(rna_counts, prot_counts, genes, proteins)
+    has_prot = prot_counts is not None and len(proteins) > 0
+    names = genes + (proteins if has_prot else [])
+    modality = np.array([RNA_MOD] * len(genes) + [PROT_MOD] * (len(names) - len(genes)), dtype=object)
+    return stats_from_matrix(matrix, names, modality)
+
+
+def transformed_blocks(rna_counts, prot_counts, genes: Sequence[str], proteins: Sequence[str]):
+    """Log-normalised RNA beside CLR protein (sparse when the RNA is), cells × features.
+
+    ``prot_counts`` ``None`` (or no proteins): the RNA alone.
+    """
+    blocks = [(log_normalize(rna_counts), list(genes), RNA_MOD)]
     if prot_counts is not None and len(proteins):
         if prot_counts.shape[0] != rna_counts.shape[0]:
             raise CMCVAEInputError("RNA and protein counts must hold the same cells.")
-        blocks.append((clr(prot_counts).astype(np.float64), proteins, PROT_MOD))
+        blocks.append((clr(prot_counts).astype(np.float64), list(proteins), PROT_MOD))
     for matrix, names, mod in blocks:
         if matrix.shape[1] != len(names):
             raise CMCVAEInputError(f"{matrix.shape[1]} {mod} columns but {len(names)} names.")
-    matrix = sp.hstack([sp.csr_matrix(b[0]) for b in blocks], format="csr") if any(
-        sp.issparse(b[0]) for b in blocks) else np.hstack([np.asarray(b[0], np.float64) for b in blocks])
-    names = [n for b in blocks for n in b[1]]
-    modality = np.concatenate([np.full(len(b[1]), b[2], dtype=object) for b in blocks])
-    return stats_from_matrix(matrix, names, modality)
+    if any(sp.issparse(b[0]) for b in blocks):
+        return sp.hstack([sp.csr_matrix(b[0]) for b in blocks], format="csr")
+    return np.hstack([np.asarray(b[0], np.float64) for b in blocks])
 
 
 def stats_from_matrix(matrix, names: Sequence[str], modality: Sequence[str] | None = None) -> FeatureStats:

@@ -1,0 +1,153 @@
+"""What the perturbed cells of a screen measured, and the estimators that learn from it.
+
+A screen fit (``cmcvae fit --perturbation-key``) keeps the perturbed cells beside the control
+cells. Each trained perturbation ``T`` gives its **shift**: the mean of every feature in the cells
+where ``T`` was knocked down minus the mean of the control cells of the same batch, in control
+standard deviations — a direct, unconfounded measurement of ``T``'s total effects. Three ways to
+use the shifts for a perturbation that was *not* in the screen:
+
+- ``mean`` — the average shift of the trained perturbations, the same for every knockdown (the
+  "mean" baseline of Ahlmann-Eltze, Huber & Anders, Nat. Methods 2025).
+- ``linear`` — their linear baseline: ``Y ≈ G W Pᵀ + b`` with ``Y`` the features × trained
+  perturbations shifts, ``b`` its row means, ``G`` the top principal components of ``Y`` (one row
+  per feature), ``P`` the rows of ``G`` of the perturbed genes, ``W`` ridge-fitted in closed form;
+  an unseen knockdown of ``g`` is predicted as ``b + G W G[g]ᵀ``.
+- ``adjust_iv`` — the ``adjust`` estimator with adjustment sets informed by the screen: a feature
+  a trained perturbation ``T`` moved significantly is a descendant of ``T`` (so it is not adjusted
+  for when ``T``'s descendants are excluded) and ``T`` is an ancestor of it (so ``T`` is never
+  dropped from that feature's set as a presumed descendant).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from cmcvae._errors import CMCVAEInputError
+from cmcvae.effects._stats import FeatureStats, transformed_blocks
+
+__all__ = ["InterventionStats", "intervention_stats", "linear_effects", "mean_effects",
+           "screen_graph"]
+
+#: fewest cells of a perturbation for its shift to be used
+MIN_CELLS = 10
+#: |z| of a shift above which the feature counts as moved (two-sided 0.1 % level)
+Z_MOVED = float(sps.norm.isf(0.0005))
+#: principal components and ridge penalty of the linear baseline (Ahlmann-Eltze et al. 2025)
+LINEAR_COMPONENTS = 10
+LINEAR_PENALTY = 0.1
+
+
+@dataclass(frozen=True)
+class InterventionStats:
+    """Per trained perturbation: its shift of every feature (control SDs) and the z of the shift.
+
+    Attributes
+    ----------
+    targets
+        The perturbation labels (targeted genes), in order.
+    shift, z
+        Targets × features (the features of the :class:`FeatureStats` they were computed with).
+    n_cells
+        Cells per target.
+    """
+
+    targets: list[str]
+    shift: np.ndarray
+    z: np.ndarray
+    n_cells: np.ndarray
+
+
+def intervention_stats(control: FeatureStats, labels: Sequence[str], rna_counts, prot_counts,
+                       genes: Sequence[str], proteins: Sequence[str],
+                       batches: Sequence[str] | None = None,
+                       control_batch_means: dict[str, np.ndarray] | None = None) -> InterventionStats:
+    """Shifts of the perturbed cells against the control cells.
+
+    Parameters
+    ----------
+    control
+        Moments of the control cells.
+    labels
+        Each perturbed cell's target.
+    rna_counts, prot_counts, genes, proteins
+        Raw counts of the perturbed cells and their feature names (as for
+        :func:`~cmcvae.effects.feature_stats`; ``prot_counts`` ``None`` for an RNA-only run).
+    batches, control_batch_means
+        Each perturbed cell's batch and the control mean of every batch: a cell is compared with
+        the controls of its own batch when that batch has controls, else with all controls.
+
+    Returns
+    -------
+    InterventionStats
+    """
+    labels = np.asarray([str(x) for x in labels], dtype=object)
+    batches = None if batches is None else np.asarray([str(x) for x in batches], dtype=object)
+    scale = np.where(control.std > 0, control.std, 1.0)
+    targets, shifts, zs, counts = [], [], [], []
+    for target in pd.unique(labels):
+        rows = np.flatnonzero(labels == target)
+        if len(rows) < MIN_CELLS:
+            continue
+        values = transformed_blocks(rna_counts[rows], None if prot_counts is None else
+                                    prot_counts[rows], genes, proteins)
+        values = values.toarray() if hasattr(values, "toarray") else np.asarray(values)
+        if values.shape[1] != len(control.names):
+            raise CMCVAEInputError("The perturbed cells do not have the control cells' features.")
+        reference = np.tile(control.mean, (len(rows), 1))
+        if batches is not None and control_batch_means:
+            for i, batch in enumerate(batches[rows]):
+                if batch in control_batch_means:
+                    reference[i] = control_batch_means[batch]
+        block = (values - reference) / scale
+        shift = block.mean(axis=0)
+        se = np.sqrt(block.var(axis=0, ddof=1) / len(rows) + 1.0 / control.n_cells)
+        targets.append(str(target))
+        shifts.append(shift)
+        zs.append(np.divide(shift, se, out=np.zeros_like(shift), where=se > 0))
+        counts.append(len(rows))
+    if not targets:
+        raise CMCVAEInputError(f"No perturbation of the screen has {MIN_CELLS} or more cells.")
+    return InterventionStats(targets, np.vstack(shifts), np.vstack(zs), np.asarray(counts))
+
+
+def mean_effects(iv: InterventionStats, n_sources: int, readouts: np.ndarray) -> np.ndarray:
+    """The average trained shift, the same row for every source."""
+    return np.tile(iv.shift[:, readouts].mean(axis=0), (n_sources, 1))
+
+
+def linear_effects(iv: InterventionStats, features: pd.Index, sources: np.ndarray,
+                   readouts: np.ndarray) -> np.ndarray:
+    """Ahlmann-Eltze et al.'s linear model fitted on the trained shifts (sources × readouts)."""
+    y = iv.shift.T                                              # features × trained targets
+    b = y.mean(axis=1, keepdims=True)
+    k = max(1, min(LINEAR_COMPONENTS, y.shape[1] - 1, y.shape[0]))
+    u, _, _ = np.linalg.svd(y - b, full_matrices=False)
+    g = u[:, :k]                                                # feature embedding
+    pos = features.get_indexer(iv.targets)
+    known = pos >= 0                                            # targets that are features
+    if not known.any():
+        return np.tile(b[readouts, 0], (len(sources), 1))
+    p = g[pos[known]]                                           # trained perturbation embedding
+    left = np.linalg.solve(g.T @ g + LINEAR_PENALTY * np.eye(k), g.T @ (y[:, known] - b))
+    w = left @ p @ np.linalg.inv(p.T @ p + LINEAR_PENALTY * np.eye(k))
+    pred = b + g @ w @ g[sources].T                             # features × sources
+    return pred[readouts].T
+
+
+def screen_graph(prior: nx.DiGraph, iv: InterventionStats, features: pd.Index) -> tuple:
+    """The prior plus "T → every feature T moved", and each feature's screen ancestors."""
+    graph = prior.copy()
+    ancestors: dict[str, set[str]] = {}
+    moved = np.abs(iv.z) > Z_MOVED
+    for t, row in zip(iv.targets, moved, strict=True):
+        for name in features[row]:
+            if name != t and not str(name).startswith("\0"):
+                graph.add_edge(t, str(name))
+                ancestors.setdefault(str(name), set()).add(t)
+    return graph, ancestors
