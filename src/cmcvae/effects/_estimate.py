@@ -24,6 +24,7 @@ from cmcvae.effects._interventions import (
     InterventionStats,
     linear_effects,
     mean_effects,
+    orient_by_screen,
     screen_graph,
 )
 from cmcvae.effects._ridge import ridge_coefficients
@@ -169,6 +170,8 @@ def _linear(stats, sources, readouts, ctx):
 def _adjust_iv(stats, sources, readouts, ctx):
     regs = _regulators(ctx)
     graph, ancestors = screen_graph(prior_graph(ctx.get("prior")), _screen(ctx), stats.lookup(RNA_MOD))
+    orient_by_screen(graph, stats.corr, stats.n_cells, sources, regs, stats.lookup(RNA_MOD),
+                     _screen(ctx))
     sets = regulator_sets(sources, regs, stats.lookup(RNA_MOD), graph, True, keep=ancestors)
     beta, se = adjusted_effects(stats.corr, _src(stats, sources), _rd(stats, readouts, ctx), sets,
                                 stats.n_cells)

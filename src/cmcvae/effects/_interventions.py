@@ -32,12 +32,14 @@ from cmcvae._errors import CMCVAEInputError
 from cmcvae.effects._stats import FeatureStats, transformed_blocks
 
 __all__ = ["InterventionStats", "intervention_stats", "linear_effects", "mean_effects",
-           "screen_graph"]
+           "orient_by_screen", "screen_graph"]
 
 #: fewest cells of a perturbation for its shift to be used
 MIN_CELLS = 10
 #: |z| of a shift above which the feature counts as moved (two-sided 0.1 % level)
 Z_MOVED = float(sps.norm.isf(0.0005))
+#: a regulator is adjacent to a source when their partial correlation exceeds this many SEs
+ADJACENT_SE = 5.0
 #: principal components and ridge penalty of the linear baseline (Ahlmann-Eltze et al. 2025)
 LINEAR_COMPONENTS = 10
 LINEAR_PENALTY = 0.1
@@ -151,3 +153,45 @@ def screen_graph(prior: nx.DiGraph, iv: InterventionStats, features: pd.Index) -
                 graph.add_edge(t, str(name))
                 ancestors.setdefault(str(name), set()).add(t)
     return graph, ancestors
+
+
+def orient_by_screen(graph: nx.DiGraph, corr: np.ndarray, n_cells: int, sources: Sequence[str],
+                     regulators: Sequence[str], features: pd.Index, iv: InterventionStats) -> None:
+    """Add ``G → X`` for a trained regulator ``X`` adjacent to source ``G`` that did not move ``G``.
+
+    Adjacent: the partial correlation of ``G`` and ``X`` given the other regulators is beyond
+    5 standard errors (``5/√n``). If knocking ``X`` down left ``G`` unchanged, ``X`` is not an
+    ancestor of ``G``, so the edge between them points ``G → X``: ``X`` (and what it moves) is a
+    descendant of ``G`` and must not be adjusted for.
+    """
+    regs = list(dict.fromkeys(str(r) for r in regulators))
+    reg_pos = features.get_indexer(regs)
+    regs = [r for r, p in zip(regs, reg_pos, strict=True) if p >= 0]
+    reg_pos = reg_pos[reg_pos >= 0]
+    trained = {t: i for i, t in enumerate(iv.targets)}
+    if not regs or not trained:
+        return
+    k = np.linalg.inv(corr[np.ix_(reg_pos, reg_pos)] + 1e-8 * np.eye(len(reg_pos)))
+    cut = ADJACENT_SE / np.sqrt(n_cells)
+    reg_index = {r: i for i, r in enumerate(regs)}
+    for g in sources:
+        pcor = _partial_correlations(corr, k, reg_pos, reg_index, features.get_loc(str(g)), str(g))
+        gpos = features.get_loc(str(g))
+        for x, r in zip(regs, pcor, strict=True):
+            if x == g or x not in trained or abs(r) < cut:
+                continue
+            if abs(iv.z[trained[x], gpos]) < Z_MOVED:
+                graph.add_edge(str(g), x)
+
+
+def _partial_correlations(corr, k, reg_pos, reg_index, gpos: int, g: str) -> np.ndarray:
+    """Partial correlation of feature ``g`` with each regulator given the other regulators."""
+    if g in reg_index:  # g is a regulator: read it off the regulators' precision matrix
+        i = reg_index[g]
+        return -k[i] / np.sqrt(k[i, i] * np.diag(k))
+    c = corr[reg_pos, gpos]
+    u = k @ c
+    s = max(1.0 - c @ u, 1e-12)
+    omega_gx = -u / s
+    omega_xx = np.diag(k) + u**2 / s
+    return -omega_gx / np.sqrt(omega_xx / s)
