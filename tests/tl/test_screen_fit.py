@@ -152,3 +152,18 @@ def test_resume_reuses_the_recorded_screen(screen_runs, tmp_path, monkeypatch):
 def test_screen_h5mu_helper(tmp_path, screen_runs):
     out = screen_h5mu(screen_runs["sim"], tmp_path / "s.h5mu", ("TF001",))
     assert md.read_h5mu(out).obs["perturbation"].value_counts().to_dict() == {"control": 600, "TF001": 100}
+
+
+def test_cite_seq_h5ad_screen(screen_runs, tmp_path):
+    m = md.read_h5mu(screen_runs["screen"])
+    adata = m.mod["rna"].copy()
+    adata.obsm["protein_expression"] = pd.DataFrame(_dense(m.mod["prot"].X), index=adata.obs_names,
+                                                    columns=m.mod["prot"].var_names)
+    adata.write_h5ad(tmp_path / "cite.h5ad")
+    run = tmp_path / "run"
+    model = fit_run(tmp_path / "cite.h5ad", run, perturbation_key="perturbation",
+                    control_label="control,NT", max_epochs=1, progress_bar=False, n_hidden=16)
+    assert len(pd.read_csv(run / "split.csv")) == 600
+    assert json.loads((run / "run.json").read_text())["control_label"] == ["control", "NT"]
+    labels, rna, prot = intervention_counts(run, None, model)
+    assert len(labels) == 300 and prot.shape == (300, len(model.proteins))
