@@ -83,3 +83,51 @@ def predict_runs(root: Path) -> dict[str, Path]:
         code, text = run_cli(args)
         assert code == 0, text
     return {"sim": sim, "run": run, "rna": rna}
+
+
+#: the perturbations of the simulated screen a screen fit trains on (3 of the simulation's 6)
+SCREEN_TRAINED = ("G0009", "G0017", "G0018")
+
+
+def screen_h5mu(sim: Path, out: Path, perturbations=SCREEN_TRAINED) -> Path:
+    """A screen for ``cmcvae fit --perturbation-key perturbation``: the simulation's
+    ``train.h5mu`` (labelled ``control``) and the cells of ``perturbations`` from its
+    ``perturb.h5mu``, one ``.h5mu`` with obs columns ``perturbation`` and ``donor``."""
+    train, pert = md.read_h5mu(sim / "train.h5mu"), md.read_h5mu(sim / "perturb.h5mu")
+    keep = pert.obs["perturbation"].isin(list(perturbations)).to_numpy()
+    mods = {}
+    for name in ("rna", "prot"):
+        ctrl = train.mod[name].copy()
+        ctrl.obs = ctrl.obs[["donor"]].assign(perturbation="control")
+        hit = pert.mod[name][keep].copy()
+        hit.obs = hit.obs[["donor", "perturbation"]].astype(str)
+        mods[name] = ad.concat([ctrl, hit], join="outer", merge="same")
+    screen = md.MuData(mods)
+    for col in ("perturbation", "donor"):
+        screen.obs[col] = mods["rna"].obs[col].astype(str).to_numpy()
+    screen.write(out)
+    return out
+
+
+def screen_folders(root: Path) -> dict[str, Path]:
+    """A simulated screen and the runs fitted on it (``fit --perturbation-key perturbation``):
+    ``{"sim", "screen", "run", "rna_screen", "rna_run"}``; the RNA-only screen is the
+    ``.h5ad`` of the screen's RNA (``--modality rna``)."""
+    sim, run, rna_run = root / "sim", root / "run", root / "rna_run"
+    code, text = run_cli(["simulate", "--out", sim, "--cells", "600", "--genes", "40",
+                          "--proteins", "8", "--perturbations", "6", "--seed", "0"])
+    assert code == 0, text
+    screen = screen_h5mu(sim, root / "screen.h5mu")
+    rna_screen = root / "rna_screen.h5ad"
+    rna = md.read_h5mu(screen).mod["rna"].copy()
+    rna.write_h5ad(rna_screen)
+    texts = []
+    for args in (["fit", screen, "--out", run, "--perturbation-key", "perturbation",
+                  "--control-label", "control", "--max-epochs", "1"],
+                 ["fit", rna_screen, "--modality", "rna", "--out", rna_run,
+                  "--perturbation-key", "perturbation", "--max-epochs", "1"]):
+        code, text = run_cli(args)
+        assert code == 0, text
+        texts.append(text)
+    return {"sim": sim, "screen": screen, "run": run, "rna_screen": rna_screen, "rna_run": rna_run,
+            "fit_output": texts[0]}

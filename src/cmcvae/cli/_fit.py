@@ -19,6 +19,7 @@ from cmcvae.cli._options import (
     in_range,
     out_path,
 )
+from cmcvae.io import read_json
 from cmcvae.model import check_hardware
 from cmcvae.tl import fit_run, fit_seeds, is_ensemble, resume_run
 
@@ -43,6 +44,8 @@ def fit(
     preload: Annotated[bool, typer.Option("--preload", help="Copy the data to the GPU once and build minibatches there (with --accelerator gpu).")] = False,
     backed: Annotated[bool, typer.Option("--backed", help="Out-of-core: leave the RNA matrix of DATA (.h5mu with modalities rna, prot, e.g. from cmcvae prepare) on disk and read each minibatch's cells from it.")] = False,
     modality: Annotated[str | None, typer.Option("--modality", help="Which modalities to fit: both (default; RNA and protein), rna (RNA only: DATA may be an RNA-only .h5ad with counts in X or layers['counts'], or a .h5mu whose protein modality is left out) or protein (proteins only). --protein-map and --ppi-prior are refused with rna, --grn-prior and --protein-map with protein.")] = None,
+    perturbation_key: Annotated[str | None, typer.Option("--perturbation-key", help="Fit on a perturbation screen: the obs column naming each cell's targeted gene. The structure model trains on the control cells only; the perturbed cells are recorded as the run's interventions (run.json, interventions.csv) and `cmcvae validate` leaves them out of its scores.")] = None,
+    control_label: Annotated[str | None, typer.Option("--control-label", help="With --perturbation-key: label(s) of the control cells, comma-separated (e.g. 'control,NT'; default control).")] = None,
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue the interrupted fit in this run folder from its last checkpoint (RUN/checkpoints/last.ckpt), with the data, priors, config and seed it was started with; then write the run folder.")] = None,
     force: Force = False,
 ) -> None:
@@ -59,16 +62,23 @@ def fit(
             "--ppi-prior": ppi_prior, "--protein-map": protein_map, "--config": config,
             "--max-epochs": max_epochs, "--seed": seed, "--arch": arch, "--force": force or None,
             "--backed": backed or None, "--modality": modality,
+            "--perturbation-key": perturbation_key, "--control-label": control_label,
         }, {"accelerator": accelerator, "devices": devices_, "strategy": strategy,
             "num_nodes": num_nodes, "precision": precision, "data_on_device": preload or None})
         return
     if data is None or out is None:
         raise CMCVAEInputError("cmcvae fit needs DATA and --out RUN (or --resume RUN to continue "
                                "an interrupted fit).")
+    if control_label is not None and perturbation_key is None:
+        raise CMCVAEInputError("--control-label names the control cells of a screen; give the obs "
+                               "column of the perturbation labels with --perturbation-key too (or "
+                               "drop --control-label to fit every cell as observational data).")
+    screen = {} if perturbation_key is None else {"perturbation_key": perturbation_key,
+                                                  "control_label": control_label or "control"}
     inputs = {"batch_key": batch_key, "grn_prior": grn_prior, "ppi_prior": ppi_prior,
               "protein_map": protein_map, "config": config, "max_epochs": max_epochs,
               "force": force, "modality": modality or "both",
-              **({} if arch is None else {"arch": arch})}
+              **({} if arch is None else {"arch": arch}), **screen}
     hardware = {"accelerator": accelerator or "cpu", "devices": devices_ or 1,
                 "strategy": strategy, "num_nodes": num_nodes or 1, "precision": precision,
                 "data_on_device": preload}
@@ -82,6 +92,7 @@ def fit(
     model = fit_run(data, out, seed=seed, backed=backed, **inputs, **hardware)
     if getattr(model, "global_rank", 0) == 0:  # distributed: one report, from rank 0
         _fitted(model, out)
+        _interventions(model, out)
 
 
 def _resume(run: Path, seeds: str | None, given: dict[str, Any], hardware: dict[str, Any]) -> None:
@@ -99,6 +110,7 @@ def _resume(run: Path, seeds: str | None, given: dict[str, Any], hardware: dict[
     model = resume_run(run, **hardware)
     if getattr(model, "global_rank", 0) == 0:
         _fitted(model, run, "Resumed and finished the fit")
+        _interventions(model, run)
 
 
 def _check_one_run_options(seed: int | None, backed: bool, preload: bool, precision: str | None,
@@ -142,6 +154,22 @@ def _fitted(model, out: Path, what: str | None = None) -> None:
         f"{what} in {m['timings']['fit_seconds']:.1f} s; DAG: {m['is_dag']} "
         f"({m['n_latent_edges']} edges). Run written to [bold]{out}[/]"
     )
+
+
+def _interventions(model, out: Path) -> None:
+    """For a fit on a screen: the control cells trained on and the interventions recorded."""
+    info = read_json(out, "run.json")
+    if not info.get("perturbation_key"):
+        return
+    n_train = int((model.split == "train").sum()) if hasattr(model, "split") else None
+    few = info.get("interventions_too_few") or {}
+    out_console.print(
+        "Screen: the structure model trained on the control cells"
+        + (f" ({n_train} in the training split)" if n_train is not None else "")
+        + f"; {len(info.get('interventions') or {})} interventions recorded "
+        f"({len(info.get('interventions_in_model') or [])} on genes of the model"
+        + (f"; {len(few)} labels with fewer than 10 cells left out" if few else "")
+        + ") in interventions.csv.", highlight=False)
 
 
 def _devices(value: str) -> int | str:

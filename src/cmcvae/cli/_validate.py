@@ -33,6 +33,7 @@ def validate(
     readout: Annotated[Literal["protein", "rna", "both"], typer.Option("--readout", case_sensitive=False, help="What to score: protein (the screen's antibody panel; validation.json, predictions.csv), rna (its genes, the target's own transcript reported as knockdown efficiency; validation_rna.json, predictions_rna.csv) or both.")] = "protein",
     estimator: Annotated[str | None, typer.Option("--estimator", help=f"Effect estimator of the model's predictions: {', '.join(ESTIMATORS)} (default {DEFAULT_ESTIMATOR}; correlation when the run has no regulators). The others are scored beside it.")] = None,
     regulators: Annotated[Path | None, typer.Option("--regulators", help="TF list (one gene per line) for the adjustment sets, instead of the GRN prior's sources.")] = None,
+    include_trained: Annotated[bool, typer.Option("--include-trained", help="For a run fitted on a screen (fit --perturbation-key): also score the perturbations it was trained on (left out by default); predictions.csv then flags them held_out=False.")] = False,
     seed: Seed = 0,
 ) -> None:
     """Zero-shot validation against a perturbation screen, with baselines."""
@@ -43,7 +44,8 @@ def validate(
                        truth_effects=truth, perturbation_key=perturbation_key, protein_map=protein_map,
                        knockdown_filter=not no_knockdown_filter, min_cells=min_cells, fdr=fdr,
                        test=test, seed=seed, perturb_protein=perturb_protein, condition_key=condition_key,
-                       readout=readout, estimator=estimator, regulators=regulators)
+                       readout=readout, estimator=estimator, regulators=regulators,
+                       include_trained=include_trained)
     by_readout = res if readout == "both" else {readout: res}
     for name, result in by_readout.items():
         _print_readout(run, name, result)
@@ -75,9 +77,22 @@ def _print_knockdown(eff: dict) -> None:
                           "(scored perturbations).", highlight=False)
 
 
+def _print_trained(res: dict, filt: dict) -> None:
+    """For a run fitted on a screen: the trained perturbations left out, or scored."""
+    excluded = filt.get("trained_perturbations_excluded") or []
+    if excluded:
+        out_console.print(f"{len(excluded)} perturbations were in training and are not scored "
+                          f"({', '.join(excluded[:10])}{' …' if len(excluded) > 10 else ''}); "
+                          "--include-trained scores them.", highlight=False)
+    if res.get("n_trained_scored") is not None:
+        out_console.print(f"{res['n_trained_scored']} scored perturbations were in training "
+                          "(held_out=False in the predictions).", highlight=False)
+
+
 def _print_details(res: dict) -> None:
     """Protein matching, the cells scored per condition and the cis / trans split, when reported."""
     filt = res.get("filtering", {})
+    _print_trained(res, filt)
     match = filt.get("protein_matching", {})
     if match:
         renamed = ", ".join(f"{m}={p}" for m, p in match.get("canonical", {}).items())

@@ -25,7 +25,7 @@ from cmcvae.io._manifest import Inputs, prepare_output, record_files
 
 #: Files and folders ``cmcvae fit`` / ``validate`` / ``analyze`` / ``report`` write in a run folder.
 RUN_FILES = ("model", "edges.csv", "latent_graph.csv", "matched_pairs.csv", "metrics.json",
-             "split.csv", "priors", "run.json", "validation.json", "predictions.csv",
+             "split.csv", "priors", "run.json", "interventions.csv", "validation.json", "predictions.csv",
              "validation_rna.json", "predictions_rna.csv", "network.graphml", "analysis.json", "tf_target_edges.csv", "report.html", "figures")
 #: Checkpoint folder of a Lightning fit inside a run folder (``--resume`` reads it).
 CHECKPOINTS = "checkpoints"
@@ -146,7 +146,8 @@ def write_run(out: str | Path, *, edges: pd.DataFrame, latent_graph: pd.DataFram
               matched_pairs: pd.DataFrame, metrics: dict[str, Any],
               split: pd.DataFrame | None = None,
               priors: dict[str, dict[str, pd.DataFrame]] | None = None,
-              run_info: dict[str, Any] | None = None) -> Path:
+              run_info: dict[str, Any] | None = None,
+              interventions: pd.DataFrame | None = None) -> Path:
     """Write a fitted model's tables into the run folder ``out`` (design.md §3).
 
     The folder is expected to exist (:func:`prepare_out_dir`); the model's weights (``model/``)
@@ -171,6 +172,9 @@ def write_run(out: str | Path, *, edges: pd.DataFrame, latent_graph: pd.DataFram
         ``{prior: {part: network}}`` (``priors/<prior>_<part>.csv``, e.g. ``grn_train.csv``).
     run_info
         What the run was fitted from (``run.json``).
+    interventions
+        ``perturbation,n_cells,in_model`` of a fit on a perturbation screen
+        (``interventions.csv``; not written without).
 
     Returns
     -------
@@ -180,6 +184,7 @@ def write_run(out: str | Path, *, edges: pd.DataFrame, latent_graph: pd.DataFram
     out = Path(out)
     files = ["edges.csv", "network.graphml", "latent_graph.csv", "matched_pairs.csv",
              "metrics.json", "run.json", *(["split.csv"] if split is not None else []),
+             *(["interventions.csv"] if interventions is not None else []),
              *(f"priors/{key}_{part}.csv" for key, parts in (priors or {}).items() for part in parts)]
     record_files(out, files, "fit")  # recorded before written: a killed fit leaves them listed
     edges.to_csv(out / "edges.csv", index=False)
@@ -194,6 +199,8 @@ def write_run(out: str | Path, *, edges: pd.DataFrame, latent_graph: pd.DataFram
         for key, parts in priors.items():
             for part, df in parts.items():
                 df.to_csv(out / "priors" / f"{key}_{part}.csv", index=False)
+    if interventions is not None:
+        interventions.to_csv(out / "interventions.csv", index=False)
     write_json(out / "run.json", run_info or {})
     return out
 
@@ -201,6 +208,7 @@ def write_run(out: str | Path, *, edges: pd.DataFrame, latent_graph: pd.DataFram
 PRODUCERS: dict[str, str] = {
     "metrics.json": "cmcvae fit DATA.h5mu --out RUN",
     "run.json": "cmcvae fit DATA.h5mu --out RUN",
+    "interventions.csv": "cmcvae fit SCREEN.h5mu --out RUN --perturbation-key perturbation",
     "edges.csv": "cmcvae fit DATA.h5mu --out RUN",
     "latent_graph.csv": "cmcvae fit DATA.h5mu --out RUN",
     "matched_pairs.csv": "cmcvae fit DATA.h5mu --out RUN",

@@ -39,6 +39,7 @@ from cmcvae.model import (
 from cmcvae.pp import read_network, read_protein_map
 from cmcvae.tl._fitted import json_or_empty
 from cmcvae.tl._modality import check_modality, read_fit_data, setup_fit_data
+from cmcvae.tl._screen_fit import control_list, interventions_table, screen_record, split_screen
 
 #: the inputs a fit reads from a path or takes as an object, in the order fit_args.json lists them
 _INPUTS = ("grn_prior", "ppi_prior", "protein_map")
@@ -59,7 +60,8 @@ def fit_run(data: str | Path | md.MuData | ad.AnnData, out: str | Path, *, batch
             force: bool = False, progress_bar: bool = True, strategy: str | Any | None = None,
             num_nodes: int = 1, resume: bool = False, checkpoints: bool = True,
             precision: str | None = None, data_on_device: bool = False, backed: bool = False,
-            modality: str = "both", **overrides: Any) -> CMCVAE:
+            modality: str = "both", perturbation_key: str | None = None,
+            control_label: str | list[str] = "control", **overrides: Any) -> CMCVAE:
     """Read data and priors, train CMC-VAE and write the run folder ``out`` (docs/design.md §3).
 
     While it trains, ``out/checkpoints/`` holds ``fit_args.json`` (the inputs and settings of
@@ -104,6 +106,16 @@ def fit_run(data: str | Path | md.MuData | ad.AnnData, out: str | Path, *, batch
         ``"both"`` (RNA and protein, the default), ``"rna"`` or ``"protein"``: fit one modality
         (single-modality mode; DATA may then be an RNA-only ``.h5ad`` or a one-modality
         ``.h5mu``, see :mod:`cmcvae.tl._modality`). Recorded in ``run.json``.
+    perturbation_key
+        Fit on a perturbation screen: the ``obs`` column naming each cell's targeted gene.
+        The structure model trains on the control cells only (``split.csv`` covers them);
+        the perturbed cells are recorded as the run's interventions (``run.json``
+        ``interventions``, ``interventions_too_few``, ``interventions_in_model``;
+        ``interventions.csv``) for the effect layer (:mod:`cmcvae.tl._screen_fit`).
+        ``None`` (the default): every cell is observational data.
+    control_label
+        Label(s) of the control cells in ``perturbation_key``: a list, or one string with
+        labels separated by commas (``"control,NT"``).
     **overrides
         Config fields that override ``config``.
 
@@ -120,6 +132,14 @@ def fit_run(data: str | Path | md.MuData | ad.AnnData, out: str | Path, *, batch
     primary = is_primary_process(strategy, devices, num_nodes)  # False in a DDP child process
     priors = {"grn_prior": grn_prior, "ppi_prior": ppi_prior, "protein_map": protein_map}
     check_modality(modality, priors)
+    if perturbation_key is not None:
+        control_label = control_list(control_label)
+        if backed:
+            raise CMCVAEInputError(
+                "--perturbation-key selects the control cells of the screen in memory; it cannot "
+                "be combined with --backed. Fit without --backed, or write the control cells to "
+                "their own .h5mu and fit that file --backed without --perturbation-key."
+            )
     inputs = {_LABELS[key]: value for key, value in
               {"data": data, **priors, "config": config}.items() if isinstance(value, (str, Path))}
     if resume:
@@ -130,7 +150,10 @@ def fit_run(data: str | Path | md.MuData | ad.AnnData, out: str | Path, *, batch
                 "num_nodes": num_nodes, "precision": precision, "data_on_device": data_on_device}
     args = _fit_args(data, batch_key, priors, cfg, hardware, backed)
     args["modality"] = modality
-    model = _build_model(data, batch_key, priors, cfg, backed, modality)
+    screen = None if perturbation_key is None else (perturbation_key, control_label)
+    if screen is not None:
+        args.update(perturbation_key=perturbation_key, control_label=control_label)
+    model, record = _build_model(data, batch_key, priors, cfg, backed, modality, screen)
     if checkpoints and primary and not resume:  # only once the inputs passed their checks
         record_files(out, _CKPT_FILES, "fit")  # listed before written: a killed fit leaves them listed
         ckpt_dir.mkdir(parents=True, exist_ok=True)
@@ -141,6 +164,8 @@ def fit_run(data: str | Path | md.MuData | ad.AnnData, out: str | Path, *, batch
         return model  # distributed training: rank 0 writes the run folder
     info = {key: args[key] for key in ("data", "batch_key", "modality", *_INPUTS)}
     info["config"] = model.config.to_dict()
+    if record is not None:
+        info.update(screen_record(record, model.genes))
     _write_fitted(model, out, info, inputs)
     _clear_checkpoints(ckpt_dir)
     return model
@@ -156,9 +181,10 @@ def _write_fitted(model: CMCVAE, out: Path, info: dict[str, Any], inputs: dict[s
     record_files(out, [f"model/{name}" for name in MODEL_FILES], "fit")
     model.save(out / "model", overwrite=True)
     split = pd.DataFrame({"cell": model.cell_names, "split": model.split}) if hasattr(model, "split") else None
+    interventions = interventions_table(info) if info.get("perturbation_key") else None
     return write_run(out, edges=model.get_edges(), latent_graph=model.get_latent_graph(),
                      matched_pairs=model.get_matched_pairs(), metrics=model.metrics, split=split,
-                     priors=model.priors, run_info=info)
+                     priors=model.priors, run_info=info, interventions=interventions)
 
 
 def resume_run(run: str | Path, *, accelerator: str | None = None, devices: int | str | None = None,
@@ -167,7 +193,8 @@ def resume_run(run: str | Path, *, accelerator: str | None = None, devices: int 
                data_on_device: bool | None = None) -> CMCVAE:
     """Continue the interrupted ``cmcvae fit`` in ``run`` (``cmcvae fit --resume RUN``).
 
-    Reads the data and prior paths, batch key and config (seed included) from
+    Reads the data and prior paths, batch key, config (seed included) and, for a fit on a
+    screen, its perturbation key and control labels from
     ``run/checkpoints/fit_args.json``, continues training from ``run/checkpoints/last.ckpt``
     and writes the run folder as :func:`fit_run` does. The hardware options default to the
     ones the run was started with. Lightning checkpoints are read with
@@ -212,7 +239,8 @@ def resume_run(run: str | Path, *, accelerator: str | None = None, devices: int 
     return fit_run(args["data"], run, batch_key=args.get("batch_key"),
                    **{key: args.get(key) for key in _INPUTS}, config=cfg,
                    backed=args.get("backed", False), modality=args.get("modality", "both"),
-                   progress_bar=progress_bar, resume=True,
+                   perturbation_key=args.get("perturbation_key"),
+                   control_label=args.get("control_label", "control"), progress_bar=progress_bar, resume=True,
                    **hardware)
 
 
@@ -247,10 +275,18 @@ def _fit_args(data: Any, batch_key: str | None, priors: dict[str, Any], cfg: CMC
 
 
 def _build_model(data: Any, batch_key: str | None, priors: dict[str, Any], cfg: CMCVAEConfig,
-                 backed: bool, modality: str = "both") -> CMCVAE:
-    """Read what was given as paths, register the data and make the (untrained) model."""
+                 backed: bool, modality: str = "both",
+                 screen: tuple[str, list[str]] | None = None) -> tuple[CMCVAE, dict[str, Any] | None]:
+    """Read what was given as paths, register the data and make the (untrained) model.
+
+    With ``screen`` (perturbation key, control labels) the model gets the control cells only;
+    the screen's record (:func:`split_screen`) comes back beside it (``None`` without).
+    """
     if not isinstance(data, (md.MuData, ad.AnnData)):
         data = read_fit_data(data, modality, backed)
+    record = None
+    if screen is not None:
+        data, record = split_screen(data, *screen)
     grn, ppi, pmap = (priors[key] for key in _INPUTS)
     grn = read_network(grn, "GRN prior") if isinstance(grn, (str, Path)) else grn
     ppi = read_network(ppi, "PPI prior") if isinstance(ppi, (str, Path)) else ppi
@@ -258,7 +294,7 @@ def _build_model(data: Any, batch_key: str | None, priors: dict[str, Any], cfg: 
     if pmap is None and modality == "both" and isinstance(data.uns.get("protein_map"), pd.DataFrame):
         pmap = data.uns["protein_map"]  # written by `cmcvae prepare`
     setup_fit_data(data, modality, batch_key)
-    return CMCVAE(data, grn_prior=grn, ppi_prior=ppi, protein_map=pmap, config=cfg)
+    return CMCVAE(data, grn_prior=grn, ppi_prior=ppi, protein_map=pmap, config=cfg), record
 
 
 def _run_files() -> tuple[str, ...]:

@@ -1,4 +1,5 @@
-"""Reading a fitted run back for the workflows that score it: its model and its training cells."""
+"""Reading a fitted run back for the workflows that score it: its model, its training cells and,
+for a fit on a perturbation screen, its perturbed cells."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from cmcvae._errors import CMCVAEInputError
 from cmcvae.io import check_mudata, get_counts
 from cmcvae.model import CMCVAE
 from cmcvae.tl._modality import read_fit_data
+from cmcvae.tl._screen_fit import control_list, obs_labels, perturbed_mask
 
 
 def json_or_empty(path: Path) -> dict:
@@ -80,6 +82,64 @@ def training_counts(run: Path, data: str | Path | md.MuData | ad.AnnData | None,
         proteins; ``None`` for the modality a single-modality run left out
         (:func:`fitted_modality`).
     """
+    rna, prot, mdata = _fitted_modalities(run, data, model)
+    obs_names = (rna if rna is not None else prot).obs_names
+    cells = _training_cells(run / "split.csv", obs_names)
+    info = json_or_empty(run / "run.json")
+    if info.get("perturbation_key"):  # a screen fit trained on its control cells only
+        labels = _screen_labels(mdata, obs_names, info["perturbation_key"])
+        cells &= labels.isin(control_list(info.get("control_label") or "control")).to_numpy()
+    return _counts(rna, prot, cells, model)
+
+
+def intervention_counts(run: Path, data: str | Path | md.MuData | ad.AnnData | None,
+                        model: CMCVAE) -> tuple:
+    """The perturbed cells of a run fitted on a screen (``cmcvae fit --perturbation-key``).
+
+    Every cell of the training data whose ``obs[perturbation_key]`` holds a label that is not a
+    control label (as ``run.json`` records them), whether or not its label has enough cells to
+    count as an intervention of the run; the feature columns are those of
+    :func:`training_counts` (the model's genes and proteins, the same layers).
+
+    Parameters
+    ----------
+    run
+        Run folder of a screen fit; its ``run.json`` records the perturbation key, the control
+        labels and (when ``data`` is ``None``) the training data.
+    data
+        Training data (path, MuData or, for a single-modality run, AnnData), or ``None``.
+    model
+        The run's model.
+
+    Returns
+    -------
+    tuple
+        ``(labels, rna_counts, prot_counts)``: each perturbed cell's label (a string array)
+        and its counts, cells × model genes and cells × model proteins; ``None`` for the
+        modality a single-modality run left out.
+
+    Raises
+    ------
+    CMCVAEInputError
+        The run was not fitted on a screen.
+    """
+    info = json_or_empty(run / "run.json")
+    key = info.get("perturbation_key")
+    if not key:
+        raise CMCVAEInputError(
+            f"The run {run} was not fitted on a perturbation screen (its run.json records no "
+            "perturbation_key), so it has no intervention cells; fit it with `cmcvae fit DATA "
+            "--perturbation-key KEY --control-label LABELS`."
+        )
+    rna, prot, mdata = _fitted_modalities(run, data, model)
+    labels = _screen_labels(mdata, (rna if rna is not None else prot).obs_names, key)
+    cells = perturbed_mask(labels, control_list(info.get("control_label") or "control"))
+    return (labels.to_numpy()[cells].astype(str), *_counts(rna, prot, cells, model))
+
+
+def _fitted_modalities(run: Path, data, model: CMCVAE) -> tuple:
+    """The RNA and protein AnnData of the training data a run was fitted on (``None`` for the
+    modality a single-modality run left out), and the data they come from."""
     data = _training_data(run, data)
     modality = fitted_modality(model)
     mdata = data if isinstance(data, (md.MuData, ad.AnnData)) else \
@@ -96,8 +156,18 @@ def training_counts(run: Path, data: str | Path | md.MuData | ad.AnnData | None,
                 f"The training data does not contain {len(missing)} of the model's genes; pass "
                 "the file the run was fitted on with --data."
             )
-    obs_names = (rna if rna is not None else prot).obs_names
-    cells = _training_cells(run / "split.csv", obs_names)
+    return rna, prot, mdata
+
+
+def _screen_labels(mdata: md.MuData | ad.AnnData, obs_names: pd.Index, key: str) -> pd.Series:
+    """The perturbation labels of the training data, in the order of ``obs_names``."""
+    labels = obs_labels(mdata, key)
+    return labels if labels.index.equals(obs_names) else labels.reindex(obs_names)
+
+
+def _counts(rna, prot, cells: np.ndarray, model: CMCVAE) -> tuple:
+    """Counts of ``cells`` over the model's genes and proteins (``None`` for a missing modality)."""
+    setup = model.setup
     return (None if rna is None else get_counts(rna[cells, model.genes], setup.get("rna_layer"), "RNA"),
             None if prot is None else get_counts(prot[cells, model.proteins], setup.get("prot_layer"),
                                                  "protein"))

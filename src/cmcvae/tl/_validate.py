@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import anndata as ad
 import mudata as md
@@ -26,8 +27,14 @@ from cmcvae.pp import read_protein_map
 from cmcvae.tl._effect_methods import effect_matrices, screen_targets
 from cmcvae.tl._effects import RunEffects
 from cmcvae.tl._ensemble import is_ensemble, over_seeds, seed_runs
-from cmcvae.tl._fitted import load_fitted, training_counts
+from cmcvae.tl._fitted import json_or_empty, load_fitted, training_counts
 from cmcvae.tl._modality import read_fit_data
+from cmcvae.tl._screen_fit import (
+    drop_trained,
+    held_out_column,
+    n_trained_scored,
+    trained_perturbations,
+)
 
 #: the values of ``--readout``: one read-out, or both (proteins first)
 READOUT_CHOICES = ("protein", "rna", "both")
@@ -50,7 +57,8 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData | ad.AnnData, 
                  perturb_protein: str | Path | None = None,
                  condition_key: str | None = None, readout: str = "protein",
                  estimator: str | None = None,
-                 regulators: str | Path | list[str] | None = None) -> dict:
+                 regulators: str | Path | list[str] | None = None,
+                 include_trained: bool = False) -> dict:
     """Zero-shot validation of a fitted run against a perturbation screen.
 
     Scores the model's predicted knockdown effects next to the correlation, ridge, random and
@@ -100,6 +108,13 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData | ad.AnnData, 
         the run can use are scored beside it under their own names.
     regulators
         A TF list (file or names) for the adjustment sets, instead of the GRN prior's sources.
+    include_trained
+        For a run fitted on a screen (``cmcvae fit --perturbation-key``): also score the
+        perturbations it was trained on (``run.json`` ``interventions``). By default their cells
+        are dropped from the screen first and listed in
+        ``filtering["trained_perturbations_excluded"]``; with ``include_trained`` the
+        predictions table gets a boolean ``held_out`` column (False for a trained perturbation)
+        and the results ``n_trained_scored``.
 
     Returns
     -------
@@ -112,7 +127,8 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData | ad.AnnData, 
     ------
     CMCVAEInputError
         Among others: the protein read-out of an RNA-only screen or of an RNA-only run (use
-        ``readout="rna"``).
+        ``readout="rna"``); a screen whose every perturbation the run was trained on (without
+        ``include_trained``).
     """
     run = Path(run)
     readouts = _readouts(readout)
@@ -126,7 +142,8 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData | ad.AnnData, 
         kwargs = dict(data=data, control_label=control_label, perturbation_key=perturbation_key,
                       truth_effects=truth_effects, knockdown_filter=knockdown_filter, seed=seed,
                       fdr=fdr, min_cells=min_cells, test=test, protein_map=protein_map,
-                      condition_key=condition_key, estimator=estimator, regulators=regulators)
+                      condition_key=condition_key, estimator=estimator, regulators=regulators,
+                      include_trained=include_trained)
         out = {r: over_seeds(run, seed_runs(run), _WRITES[r][0],
                              lambda folder, r=r: validate_run(folder, perturb, readout=r, **kwargs),
                              command="validate", inputs=inputs)
@@ -139,6 +156,8 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData | ad.AnnData, 
     check_perturbation_data(pert, control_label=control_label, perturbation_key=perturbation_key,
                             condition_key=condition_key,
                             readout="protein" if "protein" in readouts else "rna")
+    trained, excluded, pert = _trained_in_screen(run, pert, perturbation_key, control_label,
+                                                 include_trained)
     if estimator is not None and estimator not in ESTIMATORS:
         raise CMCVAEInputError(f"Unknown --estimator {estimator!r}; choose one of "
                                f"{', '.join(ESTIMATORS)}.")
@@ -161,6 +180,8 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData | ad.AnnData, 
             pmap = read_protein_map(protein_map) if isinstance(protein_map, (str, Path)) else protein_map
             kwargs.update(proteins=model.proteins, protein_map=model.pairs if pmap is None else pmap)
         results, predictions = validate(effects, pert, readout=r, **kwargs)
+        if trained:
+            predictions = _mark_trained(results, predictions, trained, excluded, include_trained)
         results["estimator"] = effects["cmcvae"].attrs.get("estimator")
         results["effects"] = run_effects.describe()
         results["seconds"] = time.perf_counter() - t0
@@ -168,6 +189,29 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData | ad.AnnData, 
         write_validation(results, predictions, run, readout=r)
         out[r] = results
     return out[readout] if readout in out else out
+
+
+def _trained_in_screen(run: Path, pert, perturbation_key: str, control_label: str | list[str],
+                       include_trained: bool) -> tuple[list[str], list[str], Any]:
+    """The perturbations a screen fit was trained on, those of them dropped from the screen
+    (none with ``include_trained``) and the screen without their cells."""
+    trained = trained_perturbations(json_or_empty(run / "run.json"))
+    if not trained or include_trained:
+        return trained, [], pert
+    controls = [control_label] if isinstance(control_label, str) else list(control_label)
+    pert, excluded = drop_trained(pert, perturbation_key, trained, controls)
+    return trained, excluded, pert
+
+
+def _mark_trained(results: dict, predictions: pd.DataFrame, trained: list[str],
+                  excluded: list[str], include_trained: bool) -> pd.DataFrame:
+    """Record the trained perturbations left out (``filtering``) or, with ``include_trained``,
+    how many were scored, and flag them in the predictions (``held_out``)."""
+    results.setdefault("filtering", {})["trained_perturbations_excluded"] = list(excluded)
+    if not include_trained:
+        return predictions
+    results["n_trained_scored"] = n_trained_scored(predictions, trained)
+    return held_out_column(predictions, trained)
 
 
 def _readouts(readout: str) -> list[str]:
