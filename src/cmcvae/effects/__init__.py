@@ -33,12 +33,12 @@ from cmcvae.effects._estimate import (
 )
 from cmcvae.effects._interventions import InterventionStats, intervention_stats
 from cmcvae.effects._sets import known_regulators, read_regulators
-from cmcvae.effects._stats import FeatureStats, feature_stats, stats_from_matrix
+from cmcvae.effects._stats import FeatureStats, feature_stats, stats_from_matrix, transformed_blocks
 
 __all__ = [
     "DEFAULT_ESTIMATOR", "ESTIMATORS", "SCREEN_ESTIMATORS", "EffectEstimate", "Estimator",
     "FeatureStats", "InterventionStats", "intervention_stats",
     "adjusted_effects", "estimate_effects", "feature_stats", "known_regulators",
     "read_regulators",
-    "stats_from_matrix",
+    "stats_from_matrix", "transformed_blocks",
 ]

@@ -39,7 +39,7 @@ MIN_CELLS = 10
 #: |z| of a shift above which the feature counts as moved (two-sided 0.1 % level)
 Z_MOVED = float(sps.norm.isf(0.0005))
 #: a regulator is adjacent to a source when their partial correlation exceeds this many SEs
-ADJACENT_SE = 5.0
+ADJACENT_SE = 8.0
 #: principal components and ridge penalty of the linear baseline (Ahlmann-Eltze et al. 2025)
 LINEAR_COMPONENTS = 10
 LINEAR_PENALTY = 0.1

@@ -13,23 +13,31 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.effects import (
     DEFAULT_ESTIMATOR,
     ESTIMATORS,
+    SCREEN_ESTIMATORS,
     EffectEstimate,
     FeatureStats,
     estimate_effects,
     feature_stats,
+    intervention_stats,
     known_regulators,
     read_regulators,
+    transformed_blocks,
 )
 from cmcvae.model import CMCVAE
-from cmcvae.tl._fitted import load_fitted, training_counts
+from cmcvae.tl._fitted import json_or_empty, load_fitted, screen_counts, training_counts
 
-__all__ = ["RunEffects", "run_prior"]
+__all__ = ["SCREEN_DEFAULT", "RunEffects", "run_prior"]
+
+#: the estimator of a screen fit (``fit --perturbation-key``): chosen by
+#: ``benchmarks/screen_settings.py`` on the tuning settings (docs/model.md)
+SCREEN_DEFAULT = "adjust_iv"
 
 
 def run_prior(run: Path) -> pd.DataFrame | None:
@@ -44,6 +52,32 @@ def run_prior(run: Path) -> pd.DataFrame | None:
                 raise CMCVAEInputError(f"{path} is corrupt ({err}); fit the run again.") from None
     frames = [f for f in frames if {"source", "target"} <= set(f.columns) and len(f)]
     return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def _screen_stats(run: Path, data: Any, model: CMCVAE, control: FeatureStats) -> tuple:
+    """A screen fit's trained perturbations and its pooled moments (``None, None`` otherwise).
+
+    Each perturbed cell is compared with the control cells of its own batch; all labelled
+    cells (controls of every split and perturbed cells) make the pooled moments.
+    """
+    if not json_or_empty(run / "run.json").get("perturbation_key"):
+        return None, None
+    labels, is_control, batches, rna, prot = screen_counts(run, data, model)
+    proteins = model.proteins if prot is not None else []
+    means = {}
+    if batches is not None:
+        for batch in np.unique(batches[is_control]):
+            rows = np.flatnonzero(is_control & (batches == batch))
+            block = transformed_blocks(rna[rows], None if prot is None else prot[rows],
+                                       model.genes, proteins)
+            means[str(batch)] = np.asarray(block.mean(axis=0)).ravel()
+    pert = np.flatnonzero(~is_control)
+    iv = intervention_stats(control, labels[pert], rna[pert], None if prot is None else prot[pert],
+                            model.genes, proteins,
+                            batches=None if batches is None else batches[pert],
+                            control_batch_means=means)
+    pooled = feature_stats(rna, prot, model.genes, proteins)
+    return iv, pooled
 
 
 def _fitted_graph(run: Path) -> pd.DataFrame | None:
@@ -87,6 +121,7 @@ class RunEffects:
             self.regulator_source = "packaged human TF list" if regulators else "none"
         self.regulators = None if regulators is None else [str(r) for r in regulators]
         self.graph = _fitted_graph(self.run)
+        self.interventions, self.pooled = _screen_stats(self.run, data, self.model, self.stats)
 
     def describe(self) -> dict[str, Any]:
         """Where the regulators came from and how many are genes of the run (for reports)."""
@@ -98,10 +133,11 @@ class RunEffects:
                 "n_regulators": sum(r in genes for r in set(regs or []))}
 
     def default_method(self) -> str:
-        """:data:`DEFAULT_ESTIMATOR`, or ``correlation`` when there is nothing to adjust for."""
-        if DEFAULT_ESTIMATOR.startswith("adjust") and self.prior is None and self.regulators is None:
+        """``adjust_iv`` for a screen fit, :data:`DEFAULT_ESTIMATOR` otherwise, and ``correlation``
+        when there is nothing to adjust for (no prior, no regulator list)."""
+        if self.prior is None and self.regulators is None:
             return "correlation"
-        return DEFAULT_ESTIMATOR
+        return SCREEN_DEFAULT if self.interventions is not None else DEFAULT_ESTIMATOR
 
     def available(self) -> list[str]:
         """The estimators this run can use (``ida`` needs ``edges.csv``, ``adjust*`` a prior or a
@@ -114,6 +150,10 @@ class RunEffects:
                 continue
             if name == "ida" and self.graph is None:
                 continue
+            if name in SCREEN_ESTIMATORS and self.interventions is None:
+                continue
+            if name == "adjust_iv" and self.prior is None and self.regulators is None:
+                continue
             out.append(name)
         return out
 
@@ -121,7 +161,8 @@ class RunEffects:
                  readouts: Sequence[str] | None = None,
                  readout_modality: str | None = None) -> EffectEstimate:
         """:func:`cmcvae.effects.estimate_effects` with this run's moments and knowledge."""
-        if method in ("adjust", "adjust_all") and self.prior is None and self.regulators is None:
+        if method in ("adjust", "adjust_all", "adjust_iv") and self.prior is None and \
+                self.regulators is None:
             raise CMCVAEInputError(
                 f"The {method!r} estimator adjusts for regulators (TFs), but the run {self.run} was "
                 "fitted without a GRN prior and its genes are not human TF symbols: pass a TF list "
@@ -129,4 +170,5 @@ class RunEffects:
             )
         return estimate_effects(self.stats, method, sources=sources, readouts=readouts,
                                 prior=self.prior, regulators=self.regulators, graph=self.graph,
-                                model=self.model, readout_modality=readout_modality)
+                                model=self.model, readout_modality=readout_modality,
+                                interventions=self.interventions, pooled=self.pooled)

@@ -137,6 +137,36 @@ def intervention_counts(run: Path, data: str | Path | md.MuData | ad.AnnData | N
     return (labels.to_numpy()[cells].astype(str), *_counts(rna, prot, cells, model))
 
 
+def screen_counts(run: Path, data: str | Path | md.MuData | ad.AnnData | None,
+                  model: CMCVAE) -> tuple:
+    """Every labelled cell of a screen fit's training data: controls and perturbed cells.
+
+    Returns
+    -------
+    tuple
+        ``(labels, is_control, batches, rna_counts, prot_counts)``: per cell its label, whether it
+        is a control cell, its batch (``None`` when the run has no batch key) and its counts over
+        the model's features (``None`` for a modality the run left out).
+    """
+    info = json_or_empty(run / "run.json")
+    key = info.get("perturbation_key")
+    if not key:
+        raise CMCVAEInputError(f"The run {run} was not fitted on a perturbation screen.")
+    rna, prot, mdata = _fitted_modalities(run, data, model)
+    first = rna if rna is not None else prot
+    labels = _screen_labels(mdata, first.obs_names, key)
+    cells = labels.notna().to_numpy()
+    control = ~perturbed_mask(labels, control_list(info.get("control_label") or "control"))
+    batch_key = model.setup.get("batch_key")
+    batches = None
+    if batch_key:
+        column = obs_labels(mdata, batch_key)
+        batches = (column if column.index.equals(first.obs_names)
+                   else column.reindex(first.obs_names)).to_numpy()[cells].astype(str)
+    return (labels.to_numpy()[cells].astype(str), control[cells], batches,
+            *_counts(rna, prot, cells, model))
+
+
 def _fitted_modalities(run: Path, data, model: CMCVAE) -> tuple:
     """The RNA and protein AnnData of the training data a run was fitted on (``None`` for the
     modality a single-modality run left out), and the data they come from."""
