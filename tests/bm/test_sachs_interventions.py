@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from pathlib import Path
 
@@ -15,6 +16,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "sachs_interventio
 FAST = {"T": 3, "s": (1.0, 0.9, 0.8), "warm_iter": 600, "max_iter": 1200, "lr": 1e-2}
 
 
+@functools.cache
 def _script():
     spec = importlib.util.spec_from_file_location("bench_sachs_interventions", SCRIPT)
     module = importlib.util.module_from_spec(spec)
