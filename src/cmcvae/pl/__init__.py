@@ -5,6 +5,11 @@ Every function takes a run folder (or the already loaded table / dict), returns 
 ``save`` names a ``.png``, ``.svg`` or ``.pdf`` file. A missing input raises
 :class:`~cmcvae.CMCVAEInputError` naming the command that writes it.
 
+In a notebook (``_sources.py``): :func:`central_dogma` and :func:`training_curves` also take a
+fitted :class:`~cmcvae.CMCVAE`; :func:`central_dogma`, :func:`roc` and
+:func:`perturbation_auroc` also take a MuData holding the results
+:func:`cmcvae.tl.write_results` wrote (the last two need a validated run folder's results).
+
 Table of contents
 -----------------
 - :func:`training_curves` — losses, −ELBO and h(A) per epoch, DAGMA stages shaded.

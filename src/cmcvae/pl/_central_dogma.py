@@ -13,6 +13,7 @@ from matplotlib.lines import Line2D
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.io import is_pathlike, producer, read_csv, require_columns, run_dir
 from cmcvae.pl._paired import annotation_panel, asymmetry_lines, paired_dots
+from cmcvae.pl._sources import is_model, is_results_data, stored_result
 from cmcvae.pl.style import FORWARD_COLOR, REVERSE_COLOR, TIE_COLOR, new_figure, save_figure
 
 
@@ -32,6 +33,18 @@ def _stats(folder: Path, kind: str) -> dict[str, Any] | None:
     return (json.loads(path.read_text()).get("central_dogma") or {}).get(kind)
 
 
+def _pairs(run: Any, kind: str, stats: dict[str, Any] | None) -> tuple[pd.DataFrame, Any]:
+    """The matched-pairs table of ``run`` and the test statistics (read from a run folder)."""
+    if is_pathlike(run):
+        folder = run_dir(run)
+        return read_csv(folder, "matched_pairs.csv"), stats if stats is not None else _stats(folder, kind)
+    if is_model(run):
+        return run.get_matched_pairs(), stats
+    if is_results_data(run):
+        return stored_result(run, "matched_pairs", "fit a model on RNA and protein"), stats
+    return run, stats
+
+
 def direction_colors(forward: np.ndarray, reverse: np.ndarray) -> list[str]:
     """Colour of each pair: forward stronger, reverse stronger, or a tie.
 
@@ -49,7 +62,7 @@ def direction_colors(forward: np.ndarray, reverse: np.ndarray) -> list[str]:
             for f, r in zip(forward, reverse, strict=True)]
 
 
-def central_dogma(run: str | Path | pd.DataFrame, kind: Literal["direct", "total"] = "direct", *,
+def central_dogma(run: str | Path | pd.DataFrame | Any, kind: Literal["direct", "total"] = "direct", *,
                   stats: dict[str, Any] | None = None, save: str | Path | None = None) -> Figure:
     """Paired dot plot of matched pairs: |protein→RNA| vs |RNA→protein| effect of each pair.
 
@@ -61,8 +74,10 @@ def central_dogma(run: str | Path | pd.DataFrame, kind: Literal["direct", "total
     Parameters
     ----------
     run
-        Run folder (reads ``matched_pairs.csv`` and, if present, ``analysis.json``), or the
-        ``matched_pairs.csv`` table.
+        Run folder (reads ``matched_pairs.csv`` and, if present, ``analysis.json``), the
+        ``matched_pairs.csv`` table, a fitted :class:`~cmcvae.CMCVAE`
+        (``model.get_matched_pairs()``) or a MuData holding its results
+        (:func:`cmcvae.tl.write_results`).
     kind
         ``"direct"`` or ``"total"`` effects.
     stats
@@ -82,13 +97,7 @@ def central_dogma(run: str | Path | pd.DataFrame, kind: Literal["direct", "total
         ``matched_pairs.csv`` is missing or lacks the effect columns of ``kind``.
     """
     fwd_col, rev_col = _columns(kind)
-    if is_pathlike(run):
-        folder = run_dir(run)
-        pairs = read_csv(folder, "matched_pairs.csv")
-        if stats is None:
-            stats = _stats(folder, kind)
-    else:
-        pairs = run
+    pairs, stats = _pairs(run, kind, stats)
     require_columns(pairs, (fwd_col, rev_col), "matched_pairs.csv")
     forward = pairs[fwd_col].abs().to_numpy(dtype=float)
     reverse = pairs[rev_col].abs().to_numpy(dtype=float)

@@ -10,17 +10,22 @@ from matplotlib.figure import Figure
 
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.io import is_pathlike, read_json
+from cmcvae.pl._sources import is_results_data, stored_result
 from cmcvae.pl.style import fmt_num, method_color, new_figure, save_figure
 
+#: what writes a validation (for the message when a MuData's results have none)
+VALIDATE = "run `cmcvae.tl.validate_run(RUN, SCREEN)` (``cmcvae validate``)"
 
-def perturbation_auroc(run: str | Path | dict[str, Any], *, baseline: str | None = "correlation",
+
+def perturbation_auroc(run: str | Path | dict[str, Any] | Any, *, baseline: str | None = "correlation",
                        save: str | Path | None = None) -> Figure:
     """Bars of each knockdown's AUROC (its proteins ranked by ``|predicted|``), model vs baseline.
 
     Parameters
     ----------
     run
-        Run folder after ``cmcvae validate`` (reads ``validation.json``), or that dict.
+        Run folder after ``cmcvae validate`` (reads ``validation.json``), that dict, or a
+        MuData holding a validated run's results (:func:`cmcvae.tl.write_results`).
     baseline
         Method drawn beside the model (``None``: the model only; skipped if absent).
     save
@@ -38,7 +43,10 @@ def perturbation_auroc(run: str | Path | dict[str, Any], *, baseline: str | None
         ``validation.json`` is missing, or no perturbation has an AUROC (none had both
         significant and non-significant proteins).
     """
-    val = read_json(run, "validation.json") if is_pathlike(run) else run
+    if is_results_data(run):
+        val = stored_result(run, "validation", VALIDATE)
+    else:
+        val = read_json(run, "validation.json") if is_pathlike(run) else run
     methods = val.get("methods") or [val.get("method", "cmcvae")]
     model = str(methods[0])
     per = (val.get(model) or {}).get("per_perturbation_auroc") or {}

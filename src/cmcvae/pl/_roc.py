@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,8 @@ from sklearn.metrics import roc_curve
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.evaluate import auroc
 from cmcvae.io import is_pathlike, read_csv, read_json, require_columns, run_dir
+from cmcvae.pl._perturbation_auroc import VALIDATE
+from cmcvae.pl._sources import is_results_data, stored_result
 from cmcvae.pl.style import method_color, new_figure, save_figure
 
 
@@ -39,7 +42,10 @@ def method_scores(predictions: pd.DataFrame, model: str = "cmcvae") -> dict[str,
     return out
 
 
-def _load(run: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
+def _load(run: str | Path | pd.DataFrame | Any) -> tuple[pd.DataFrame, str]:
+    if is_results_data(run):
+        validation = stored_result(run, "validation", VALIDATE)
+        return stored_result(run, "predictions", VALIDATE), str(validation.get("method", "cmcvae"))
     if not is_pathlike(run):
         return run, "cmcvae"
     folder = run_dir(run)
@@ -50,7 +56,7 @@ def _load(run: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return predictions, model
 
 
-def roc(run: str | Path | pd.DataFrame, *, methods: Sequence[str] | None = None,
+def roc(run: str | Path | pd.DataFrame | Any, *, methods: Sequence[str] | None = None,
         save: str | Path | None = None) -> Figure:
     """ROC curves of zero-shot knockdown prediction, the model next to every baseline.
 
@@ -60,7 +66,9 @@ def roc(run: str | Path | pd.DataFrame, *, methods: Sequence[str] | None = None,
     Parameters
     ----------
     run
-        Run folder after ``cmcvae validate`` (reads ``predictions.csv``), or that table.
+        Run folder after ``cmcvae validate`` (reads ``predictions.csv``), that table, or a
+        MuData holding a validated run's results (:func:`cmcvae.tl.write_results` with the
+        run folder).
     methods
         Methods to draw (default: all, model first).
     save

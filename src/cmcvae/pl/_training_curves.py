@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.io import is_pathlike, producer, read_json
+from cmcvae.pl._sources import is_model
 from cmcvae.pl.style import new_figure, save_figure
 
 #: Curves of the top panel: history key → (label, colour, line style).
@@ -32,7 +33,7 @@ def history_frame(run: str | Path | dict[str, Any] | Sequence[dict] | pd.DataFra
     ----------
     run
         Run folder (reads ``metrics.json``), the ``metrics.json`` dict, its ``history`` list,
-        or a table of it.
+        a table of it, or a trained :class:`~cmcvae.CMCVAE` (its ``history``).
 
     Returns
     -------
@@ -44,6 +45,8 @@ def history_frame(run: str | Path | dict[str, Any] | Sequence[dict] | pd.DataFra
     CMCVAEInputError
         No history is recorded.
     """
+    if is_model(run):
+        run = run.history
     if isinstance(run, pd.DataFrame):
         hist = run
     else:
@@ -85,7 +88,8 @@ def training_curves(run: str | Path | dict[str, Any] | Sequence[dict] | pd.DataF
     Parameters
     ----------
     run
-        Run folder (reads ``metrics.json``), the ``metrics.json`` dict, or its ``history``.
+        Run folder (reads ``metrics.json``), the ``metrics.json`` dict, its ``history``, or a
+        trained :class:`~cmcvae.CMCVAE`.
     save
         Write the figure here (``.png``, ``.svg`` or ``.pdf``).
 

@@ -21,6 +21,13 @@ Workflows (one per command; each reads and writes files, ``docs/design.md`` §3-
 - :func:`predict_run` — ``cmcvae predict``: a run's predicted knockdown effects with their
   uncertainty, by knocked-down gene or by readout (columns :data:`PREDICT_COLUMNS`).
 - :func:`analyze_run` — ``cmcvae analyze``: central-dogma and TF→target asymmetry, recovery.
+
+Results in the user's data (``_results.py``; no files):
+
+- :func:`write_results` — a fitted model's (or run folder's) networks, matched pairs, knockdown
+  effects and validation written into the MuData (``uns["cmcvae"]``, ``varp`` / ``varm``
+  ``cmcvae_*``), scanpy-style with ``key_added``; :func:`read_results` gives the ``uns`` entry
+  back with its dicts parsed; :data:`RESULT_KEY`.
 - :func:`run_default` — ``cmcvae run``: simulate → fit → validate → summary.
 
 Zero-shot validation on effect matrices (no files):
@@ -50,12 +57,14 @@ from cmcvae.tl._ensemble import fit_seeds, is_ensemble, parse_seeds, seed_runs, 
 from cmcvae.tl._fit import fit_run, resume_run
 from cmcvae.tl._predict import PREDICT_COLUMNS, predict_run
 from cmcvae.tl._prepare import prepare_run
+from cmcvae.tl._results import RESULT_KEY, read_results, write_results
 from cmcvae.tl._run import run_default
 from cmcvae.tl._validate import READOUT_CHOICES, direction_accuracy_vs_truth, validate_run
 
 __all__ = [
     "PREDICT_COLUMNS",
     "READOUT_CHOICES",
+    "RESULT_KEY",
     "always_down_effects",
     "analyze_run",
     "correlation_effects",
@@ -70,6 +79,7 @@ __all__ = [
     "predict_run",
     "prepare_run",
     "random_effects",
+    "read_results",
     "resume_run",
     "ridge_effects",
     "run_default",
@@ -78,5 +88,6 @@ __all__ = [
     "summarize_ensemble",
     "validate",
     "validate_run",
+    "write_results",
     "write_validation",
 ]
