@@ -42,8 +42,9 @@ def prepared_table(out: Path, rep: dict) -> Table:
 def validation_table(res: dict) -> Table:
     """``cmcvae validate``: the scores of every method."""
     table = Table(title=f"Zero-shot validation: {res.get('n_perturbations')} perturbations, {res.get('n_pairs')} pairs")
-    for col in ("method", "AUROC", "AUPRC", "median per-perturbation AUROC", "direction accuracy"):
-        table.add_column(col)
+    table.add_column("method", no_wrap=True)  # never cut; the headers wrap instead
+    for col in ("AUROC", "AUPRC", "median per-perturbation AUROC", "direction accuracy"):
+        table.add_column(col, overflow="fold")
     for method in res.get("methods", []):
         r = res[method]
         table.add_row(method, fmt(r.get("auroc")), fmt(r.get("auprc")),
