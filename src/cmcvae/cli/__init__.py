@@ -9,8 +9,9 @@ Table of contents
 - :data:`app` — the Typer app; :func:`main` — the entry point (``cmcvae = "cmcvae.cli:main"``),
   which prints a :class:`~cmcvae.CMCVAEInputError` (or an OS or parse error of a bad path or
   file) as one paragraph with exit code 2, and anything else as an internal error with exit
-  code 1 (``CMCVAE_DEBUG=1`` shows the traceback). Shared options and their checks:
-  ``_options.py``.
+  code 1 (``CMCVAE_DEBUG=1`` shows the traceback); ``cmcvae --version``. Shared options and
+  their checks: ``_options.py``; the conventions of every ``--help`` (flags, argument names,
+  defaults, the ``Examples`` of each command): ``_help.py``.
 - ``report`` (``_report.py``), ``benchmark`` (``_benchmark.py``), ``simulate``
   (``_simulate.py``), ``prepare`` (``_prepare.py``), ``fit`` (``_fit.py``), ``validate``
   (``_validate.py``), ``predict`` (``_predict.py``), ``analyze`` (``_analyze.py``), ``run``

@@ -22,6 +22,7 @@ def analyze(
 ) -> None:
     """Central-dogma and TF→target asymmetry, and recovery against a known truth (→ analysis.json)."""
     res = analyze_run(run, truth=truth, grn=grn, data=data, seed=seed)
+    width = out_console.width  # a table too wide for the terminal is printed transposed
     if "aggregate" in res:
         out_console.print(aggregate_table(res, "Analyses across seeds"))
         out_console.print(f"Wrote {run / 'analysis.json'} (and one per seed folder)")
@@ -32,11 +33,11 @@ def analyze(
     else:
         out_console.print(asymmetry_table(
             "Central-dogma asymmetry (matched protein–gene pairs): RNA→protein vs protein→RNA",
-            {kind: r for kind, r in res["central_dogma"].items()}))
+            {kind: r for kind, r in res["central_dogma"].items()}, width))
     rows = {f"{split} {kind}": r[kind] for split, r in res.get("tf_target", {}).items()
             for kind in ("direct", "total")}
     if rows:
-        out_console.print(asymmetry_table("TF→target asymmetry (prior edges by split): forward vs reverse", rows))
+        out_console.print(asymmetry_table("TF→target asymmetry (prior edges by split): forward vs reverse", rows, width))
     if "recovery" in res:
-        out_console.print(recovery_table(res["recovery"]))
+        out_console.print(recovery_table(res["recovery"], width))
     out_console.print(f"Wrote {run / 'analysis.json'}")

@@ -21,16 +21,33 @@ from rich.console import Console
 from rich.markup import escape
 
 from cmcvae import CMCVAEInputError
+from cmcvae._version import __version__
+from cmcvae.cli._help import CMCVAETyper
 from cmcvae.cli._options import Seed  # noqa: F401  (the shared option types live in _options.py)
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="CMC-VAE: directed gene and protein networks from CITE-seq.")
+#: the conventions of every command's --help (flags, argument names, examples): ``_help.py``
+app = CMCVAETyper(help="CMC-VAE: directed gene and protein networks from CITE-seq.")
 #: progress and errors (stderr)
 console = Console(stderr=True)
 #: results (stdout)
 out_console = Console()
 
 Force = Annotated[bool, typer.Option("--force", help="Replace the files cmcvae wrote earlier in an existing output folder (those its .cmcvae-manifest.json lists); other files are never touched.")]
+
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"cmcvae {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", "-V", callback=_print_version, is_eager=True,
+        help="Print the version of cmcvae and exit.")] = False) -> None:
+    """CMC-VAE: directed gene and protein networks from CITE-seq."""
+
 
 #: Set (to anything but 0 or empty) to see the traceback of an error instead of one paragraph.
 DEBUG_ENV = "CMCVAE_DEBUG"

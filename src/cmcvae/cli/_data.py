@@ -16,12 +16,12 @@ from rich.progress import (
 )
 
 from cmcvae.cli._app import console, out_console
+from cmcvae.cli._help import CMCVAETyper
 from cmcvae.cli._options import in_range, out_path
 from cmcvae.cli._tables import dataset_files_table, datasets_table, fetched_table
 from cmcvae.datasets import default_data_dir, fetch, get_dataset, list_datasets
 
-data_app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                       help="Public datasets: list, info, fetch (checksummed).")
+data_app = CMCVAETyper(help="Public datasets: list, info, fetch (checksummed).")
 
 Name = Annotated[str, typer.Argument(help="Dataset name (see `cmcvae data list`).")]
 

@@ -28,8 +28,8 @@ def fit(
     data: Annotated[Path | None, typer.Argument(help="Input .h5mu (modalities rna, prot; raw counts) or .h5ad with obsm['protein_expression']; with --modality rna an RNA-only .h5ad (not with --resume).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Run folder to write (with --seeds: the ensemble folder).", callback=out_path("folder"))] = None,
     batch_key: Annotated[str | None, typer.Option("--batch-key", help="obs column with the donor/batch of each cell.")] = None,
-    grn_prior: Annotated[Path | None, typer.Option("--grn-prior", help="TF→target prior (source,target[,weight] CSV/TSV).")] = None,
-    ppi_prior: Annotated[Path | None, typer.Option("--ppi-prior", help="Protein→protein prior (source,target[,weight]).")] = None,
+    grn_prior: Annotated[Path | None, typer.Option("--grn-prior", help="TF→target prior: CSV/TSV with columns source, target[, weight].")] = None,
+    ppi_prior: Annotated[Path | None, typer.Option("--ppi-prior", help="Protein→protein prior: CSV/TSV with columns source, target[, weight].")] = None,
     protein_map: Annotated[Path | None, typer.Option("--protein-map", help="protein,gene CSV pairing antibodies with genes.")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="YAML/JSON file of CMCVAEConfig fields.")] = None,
     max_epochs: MaxEpochs = None,
@@ -46,7 +46,7 @@ def fit(
     modality: Annotated[str | None, typer.Option("--modality", help="Which modalities to fit: both (default; RNA and protein), rna (RNA only: DATA may be an RNA-only .h5ad with counts in X or layers['counts'], or a .h5mu whose protein modality is left out) or protein (proteins only). --protein-map and --ppi-prior are refused with rna, --grn-prior and --protein-map with protein.")] = None,
     perturbation_key: Annotated[str | None, typer.Option("--perturbation-key", help="Fit on a perturbation screen: the obs column naming each cell's targeted gene. The structure model trains on the control cells only; the perturbed cells are recorded as the run's interventions (run.json, interventions.csv) and `cmcvae validate` leaves them out of its scores.")] = None,
     control_label: Annotated[str | None, typer.Option("--control-label", help="With --perturbation-key: label(s) of the control cells, comma-separated (e.g. 'control,NT'; default control).")] = None,
-    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the interrupted fit in this run folder from its last checkpoint (RUN/checkpoints/last.ckpt), with the data, priors, config and seed it was started with; then write the run folder.")] = None,
+    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the interrupted fit in this run folder from its last checkpoint (checkpoints/last.ckpt in it), with the data, priors, config and seed it was started with; then write the run folder.")] = None,
     force: Force = False,
 ) -> None:
     """Train CMC-VAE on DATA and write the run folder (model, edges, graphs, metrics).

@@ -34,7 +34,7 @@ def predict(
     data: Annotated[Path | None, typer.Option("--data", help="Training data (default: the file recorded in the run).")] = None,
     top: Annotated[int, typer.Option("--top", help="Rows printed per knockdown (or readout), at least 1.", callback=in_range(1))] = 20,
     sort: Annotated[Literal["effect", "z"], typer.Option("--sort", case_sensitive=False, help="Rank by |effect| (default) or |z| (the other breaks ties).")] = "effect",
-    out: Annotated[Path | None, typer.Option("--out", help="Write the full table (every row) to this CSV: perturbation,readout,modality,predicted_effect,se,z,pvalue,estimator.", callback=out_path("file"))] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the full table (every row) to this CSV: perturbation, readout, modality, predicted_effect, se, z, pvalue, estimator.", callback=out_path("file"))] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace --out if `cmcvae predict` wrote it (its folder's .cmcvae-manifest.json lists it); any other file is never overwritten.")] = False,
 ) -> None:
     """Predicted knockdown effects with their uncertainty, by gene (--knockdown) or readout (--readout).

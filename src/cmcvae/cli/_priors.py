@@ -18,6 +18,7 @@ import typer
 
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.cli._app import console, out_console
+from cmcvae.cli._help import CMCVAETyper
 from cmcvae.cli._options import in_range, out_path
 from cmcvae.cli._tables import prior_report_table
 from cmcvae.datasets import fetch_prior
@@ -29,8 +30,7 @@ from cmcvae.pp import (
     read_protein_map,
 )
 
-priors_app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                         help="Fetch or filter prior networks (CollecTRI, OmniPath).")
+priors_app = CMCVAETyper(help="Fetch or filter prior networks (CollecTRI, OmniPath).")
 
 Out = Annotated[Path, typer.Option("--out", help="CSV (or .tsv) to write: columns source,target,weight.",
                                     callback=out_path("file"))]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.console import Console
+from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
 from cmcvae.graph.stability import aggregate_rows
@@ -39,8 +42,9 @@ def prepared_table(out: Path, rep: dict) -> Table:
 def validation_table(res: dict) -> Table:
     """``cmcvae validate``: the scores of every method."""
     table = Table(title=f"Zero-shot validation: {res.get('n_perturbations')} perturbations, {res.get('n_pairs')} pairs")
-    for col in ("method", "AUROC", "AUPRC", "median per-perturbation AUROC", "direction accuracy"):
-        table.add_column(col)
+    table.add_column("method", no_wrap=True)  # never cut; the headers wrap instead
+    for col in ("AUROC", "AUPRC", "median per-perturbation AUROC", "direction accuracy"):
+        table.add_column(col, overflow="fold")
     for method in res.get("methods", []):
         r = res[method]
         table.add_row(method, fmt(r.get("auroc")), fmt(r.get("auprc")),
@@ -51,49 +55,103 @@ def validation_table(res: dict) -> Table:
 def aggregate_table(res: dict, title: str) -> Table:
     """Mean ± sd [min–max] across seeds of the headline numbers of an ensemble's analyses."""
     table = Table(title=f"{title} ({res['ensemble']['n_seeds']} seeds)")
-    for col in ("analysis", "statistic", "mean ± sd [min–max] / per seed"):
-        table.add_column(col)
+    # long names wrap at " / " and "_"-joined names fold rather than being cut to "…"
+    table.add_column("analysis", overflow="fold")
+    table.add_column("statistic", overflow="fold")
+    # escaped: rich would read "[min–max]" as a markup tag and drop it
+    table.add_column(escape("mean ± sd [min–max] / per seed"), overflow="fold")
     for row in aggregate_rows(res["aggregate"], AGG_KEYS, skip_none=False):
-        table.add_row(*row)
+        table.add_row(row[0], row[1].replace("_", " "), row[2])
     return table
 
 
-def asymmetry_table(title: str, rows: dict) -> Table:
-    """``cmcvae analyze``: forward vs reverse effects per row (a kind of effect or a prior split)."""
+def fits(table: Table, width: int | None) -> bool:
+    """Whether ``table`` shows every cell on one line in ``width`` columns (``None``: any width)."""
+    if width is None:
+        return True
+    console = Console(width=10_000)
+    return Measurement.get(console, console.options, table).maximum <= width
+
+
+#: the statistics of :func:`asymmetry_table`, in the order of its columns (wide) or rows (narrow)
+ASYMMETRY_STATS = ("n", "fwd>rev", "random", "Wilcoxon p", "p vs random", "r_rb [95% CI]",
+                   "sign (null)", "call", "vs truth")
+
+
+def _asymmetry_cells(r: dict) -> list[str]:
+    """One row of an :func:`asymmetry_table` (its statistics, see :data:`ASYMMETRY_STATS`)."""
+    if "fraction_forward" not in r:
+        return [str(r.get("n_pairs", r.get("n_edges", 0))), *["–"] * 6, r.get("call", "none"),
+                r.get("message", "–")]
+    ci = r["rank_biserial_ci"]
+    sign = "–"
+    if r.get("sign_agreement") is not None:
+        sign = f"{r['sign_agreement']:.2f} ({r['null_sign_agreement']:.2f})"
+    return [str(r["n_pairs"]), fmt(r["fraction_forward"]), fmt(r["null_fraction_forward"]),
+            f"{r['wilcoxon_p']:.2g}", "–" if r["p_vs_null"] is None else f"{r['p_vs_null']:.2g}",
+            f"{r['rank_biserial']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]", sign, r["call"],
+            fmt(r.get("direction_accuracy_vs_truth"))]
+
+
+def asymmetry_table(title: str, rows: dict, width: int | None = None) -> Table:
+    """``cmcvae analyze``: forward vs reverse effects per row (a kind of effect or a prior split).
+
+    One row per kind and one column per statistic when that fits in ``width`` columns; else (a
+    terminal of 80 columns) the transpose, one column per kind, so that no number is cut."""
+    cells = {name: _asymmetry_cells(r) for name, r in rows.items()}
     table = Table(title=title)
-    for col in ("effects", "n", "fwd>rev", "random", "Wilcoxon p", "p vs random", "r_rb [95% CI]",
-                "sign (null)", "call", "vs truth"):
+    for col in ("effects", *ASYMMETRY_STATS):
         table.add_column(col)
-    for name, r in rows.items():
-        if "fraction_forward" not in r:
-            table.add_row(name, str(r.get("n_pairs", r.get("n_edges", 0))), *["–"] * 6,
-                          r.get("call", "none"), r.get("message", "–"))
-            continue
-        ci = r["rank_biserial_ci"]
-        sign = "–"
-        if r.get("sign_agreement") is not None:
-            sign = f"{r['sign_agreement']:.2f} ({r['null_sign_agreement']:.2f})"
-        table.add_row(name, str(r["n_pairs"]), fmt(r["fraction_forward"]), fmt(r["null_fraction_forward"]),
-                      f"{r['wilcoxon_p']:.2g}", "–" if r["p_vs_null"] is None else f"{r['p_vs_null']:.2g}",
-                      f"{r['rank_biserial']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]", sign, r["call"],
-                      fmt(r.get("direction_accuracy_vs_truth")))
+    for name, row in cells.items():
+        table.add_row(name, *row)
+    if fits(table, width):
+        return table
+    table = Table(title=title)
+    table.add_column("", overflow="fold")  # the statistics name themselves
+    for name in cells:
+        table.add_column(name, overflow="fold")
+    for i, stat in enumerate(ASYMMETRY_STATS):
+        # calls are words joined by "_" (rna_to_protein): spaces let them wrap between words
+        table.add_row(stat, *(row[i].replace("_", " ") for row in cells.values()))
     return table
 
 
-def recovery_table(rec: dict) -> Table:
-    """``cmcvae analyze --truth``: AUROC / AUPRC per network of the model and the baselines."""
-    table = Table(title="Recovery of the true networks (training prior edges excluded): AUROC / AUPRC (random)")
-    table.add_column("network")
+_NETWORKS = ("rna_rna", "rna_protein", "protein_protein", "protein_rna")
+
+
+def recovery_table(rec: dict, width: int | None = None) -> Table:
+    """``cmcvae analyze --truth``: AUROC / AUPRC per network of the model and the baselines.
+
+    One row per network and one column per method when that fits in ``width`` columns; else one
+    row per network and method, with AUROC, AUPRC and its random baseline in columns of their own."""
+    title = "Recovery of the true networks (training prior edges excluded): AUROC / AUPRC (random)"
     methods = [m for m in ("direct", "total", "correlation", "partial_correlation") if m in rec]
+    names = {m: "cmcvae " + m if m in ("direct", "total") else m for m in methods}
+    table = Table(title=title)
+    table.add_column("network")
     for m in methods:
-        table.add_column("cmcvae " + m if m in ("direct", "total") else m)
+        table.add_column(names[m])
     table.add_column("direction acc. (direct)")
-    for key in ("rna_rna", "rna_protein", "protein_protein", "protein_rna"):
+    for key in _NETWORKS:
         cells = []
         for m in methods:
             r = rec[m].get(key, {})
             cells.append(f"{fmt(r.get('auroc'))} / {fmt(r.get('auprc'))} ({fmt(r.get('auprc_random'))})")
         table.add_row(key.replace("_", "→"), *cells, fmt(rec["direct"].get(key, {}).get("direction_accuracy")))
+    if fits(table, width):
+        return table
+    table = Table(title=title.replace(": AUROC / AUPRC (random)", ""))
+    for col in ("network", "method", "AUROC", "AUPRC", "random AUPRC", "direction acc."):
+        # names are never cut (protein→protein, partial correlation); the other columns wrap
+        table.add_column(col, overflow="fold", justify="left" if col in ("network", "method") else "right",
+                         no_wrap=col in ("network", "method"))
+    for key in _NETWORKS:
+        for i, m in enumerate(methods):
+            r = rec[m].get(key, {})
+            direction = fmt(r.get("direction_accuracy")) if m == "direct" else "–"
+            table.add_row(key.replace("_", "→") if i == 0 else "", names[m].replace("_", " "),
+                          fmt(r.get("auroc")), fmt(r.get("auprc")), fmt(r.get("auprc_random")), direction,
+                          end_section=i == len(methods) - 1)
     return table
 
 

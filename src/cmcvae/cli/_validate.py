@@ -19,11 +19,11 @@ from cmcvae.tl import validate_run
 def validate(
     run: Annotated[Path, typer.Argument(help="Run folder written by `cmcvae fit`.")],
     perturb: Annotated[Path, typer.Option("--perturb", help="Perturb-CITE-seq data: .h5mu, or the RNA .h5ad of a pair (with --perturb-protein).")],
-    perturb_protein: Annotated[Path | None, typer.Option("--perturb-protein", help="Protein .h5ad of an RNA/protein pair (scPerturb layout, e.g. FrangiehIzar2021_protein.h5ad).")] = None,
+    perturb_protein: Annotated[Path | None, typer.Option("--perturb-protein", help="Protein .h5ad of an RNA/protein pair (scPerturb layout, e.g. the FrangiehIzar2021 protein file).")] = None,
     data: Annotated[Path | None, typer.Option("--data", help="Training data (default: the file recorded in the run).")] = None,
     control_label: Annotated[str, typer.Option("--control-label", help="Label(s) of control cells in the perturbation column, comma-separated (e.g. 'control,NT').")] = "control",
     condition_key: Annotated[str | None, typer.Option("--condition-key", help="obs column with each cell's condition (e.g. Control / IFNγ / Co-culture): compare perturbed cells with controls of the same condition.")] = None,
-    truth: Annotated[Path | None, typer.Option("--truth", help="truth/knockdown_effects.csv of a simulation, adds the oracle.")] = None,
+    truth: Annotated[Path | None, typer.Option("--truth", help="A simulation's knockdown_effects.csv (in its truth/ folder): adds the oracle.")] = None,
     perturbation_key: Annotated[str, typer.Option("--perturbation-key", help="obs column naming the targeted gene.")] = "perturbation",
     protein_map: Annotated[Path | None, typer.Option("--protein-map", help="protein,gene CSV (default: the map the run was fitted with).")] = None,
     no_knockdown_filter: Annotated[bool, typer.Option("--no-knockdown-filter", help="Keep perturbations whose target transcript did not drop.")] = False,
