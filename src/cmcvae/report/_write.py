@@ -8,8 +8,8 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from cmcvae import __version__
 from cmcvae._errors import CMCVAEInputError
+from cmcvae._version import __version__
 from cmcvae.io import check_files, claim_files, record_files, report_files, run_folder_files
 from cmcvae.report._asymmetry import dogma_section, tf_section
 from cmcvae.report._context import RunContext
