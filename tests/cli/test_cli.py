@@ -1,6 +1,7 @@
 """One-epoch CLI smoke runs on a small simulation: every contract file, with the right columns."""
 
 import json
+import re
 import sys
 
 import pandas as pd
@@ -101,22 +102,60 @@ def test_run_reads_a_config_file(tmp_path, monkeypatch, capsys, small_args):
     cfg.write_text("sem_score: me\nsem_floor: 0.1\nsem_prior_orient: true\n"
                    "sem_stages: [[1.0, 1.0, 30], [0.1, 0.9, 30]]\n")
     out = tmp_path / "r"
-    cli(["run", "--out", str(out), *small_args, "--arch", "sem", "--config", str(cfg)],
-        monkeypatch, capsys)
+    text = cli(["run", "--out", str(out), *small_args, "--arch", "sem", "--config", str(cfg)],
+               monkeypatch, capsys)
     used = json.loads((out / "run" / "run.json").read_text())["config"]
     assert used["arch"] == "sem" and used["sem_score"] == "me" and used["sem_prior_orient"]
     assert used["sem_stages"] == [[1.0, 1.0, 30], [0.1, 0.9, 30]]
-    assert json.loads((out / "summary.json").read_text())["is_dag"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["is_dag"] and summary["matched_pair_direction_identifiable"]
+    _screen_checks(text, summary)
+    # arch sem: the matched-pair direction is a score against random orientation
+    n = summary["matched_pair_direction_accuracy"]["n_pairs"]
+    assert "not identifiable" not in text
+    assert re.search(rf"\d+ of {n} pairs \(\d\.\d{{3}}\) called in the simulation's true direction",
+                     " ".join(text.split()))
+
+
+def _screen_checks(text: str, summary: dict) -> None:
+    """The final screen: ≤ 80 columns, the legend, every headline number beside its baseline."""
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for term in ("AUROC:", "direction accuracy:", "oracle:", "always_down:"):
+        assert term in text  # the legend under the table
+    flat = " ".join(text.split())
+    zs = summary["zero_shot"]
+    for method in ("cmcvae", "correlation", "ridge", "oracle"):
+        assert f"{zs[method]['auroc']:.3f}" in flat
+    assert f"cmcvae ({summary['estimator']})" in flat
+    assert re.search(r"it (beats|trails|ties with) correlation \(\d\.\d{3}\)", flat)
+    assert re.search(r"(beats|trails|ties with) ridge \(\d\.\d{3}\)", flat)
+    assert "Chance is 0.500" in flat and "not found" not in flat
+    assert f"cmcvae predict {summary['paths']['run']} --knockdown {summary['example_knockdown']}" in flat
+    assert summary["paths"]["report"] in flat and "cmcvae analyze" in flat
 
 
 def test_run_end_to_end_small(tmp_path, monkeypatch, capsys, small_args):
     out = tmp_path / "r"
-    text = cli(["run", "--out", str(out), *small_args, "--max-epochs", "2", "--arch", "poster"],
-               monkeypatch, capsys)
-    assert "zero-shot AUROC" in text and "correlation" in text and "oracle" in text
+    screen = tmp_path / "screen" / "run.svg"
+    text = cli(["run", "--out", str(out), *small_args, "--max-epochs", "2", "--arch", "poster",
+                "--save-screen", str(screen)], monkeypatch, capsys)
+    assert "zero-shot AUROC" in " ".join(text.split()) and "correlation" in text and "oracle" in text
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["zero_shot"]) >= {"cmcvae", "correlation", "ridge", "oracle"}
+    assert not set(summary["zero_shot"]) & {"definitions", "filtering", "effects", "estimator"}
     assert 0.0 <= summary["matched_pair_direction_accuracy"]["direct"] <= 1.0
+    _screen_checks(text, summary)
+    # arch latent: the matched-pair direction is fixed by construction, not a perfect result
+    assert summary["arch"] == "latent" and not summary["matched_pair_direction_identifiable"]
+    flat = " ".join(text.split())
+    assert "not identifiable for this architecture — see `cmcvae analyze`" in flat
+    assert "direct / " not in flat
+    # run analyzes and reports: the report has no "not found" box
+    assert (out / "run" / "analysis.json").is_file()
+    html = (out / "run" / "report.html").read_text()
+    assert 'class="missing"' not in html and "not found" not in html
+    assert "<td>definitions</td>" not in html
+    assert screen.read_text().startswith("<svg") and "What was learned" in screen.with_suffix(".txt").read_text()
     # a second run into the same folder needs --force
     monkeypatch.setattr(sys, "argv", ["cmcvae", "run", "--out", str(out), *small_args])
     with pytest.raises(SystemExit) as exc:

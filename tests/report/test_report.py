@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import platform
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -11,6 +14,7 @@ import pandas as pd
 import pytest
 
 from cmcvae._errors import CMCVAEInputError
+from cmcvae._version import __version__
 from cmcvae.report import write_report, write_report_files
 from tests._helpers import run_cli_ok
 from tests.pl.test_pl import tiny_run_copy
@@ -153,3 +157,76 @@ def test_cli_report_not_a_run_is_a_clean_error(tmp_path, monkeypatch, capsys):
     captured = capsys.readouterr()
     assert "not a run folder" in " ".join(captured.err.split())
     assert "Traceback" not in captured.err + captured.out
+
+
+def test_zero_shot_table_lists_only_the_methods(report, folders):
+    html = _section(report[0], "validation")
+    val = json.loads((folders["run"] / "validation.json").read_text())
+    assert {"definitions", "filtering", "effects", "estimator"} <= set(val)  # bookkeeping keys
+    for key in ("definitions", "filtering", "effects", "estimator", "seconds"):
+        assert f"<td>{key}</td>" not in html
+    rows = re.findall(r"<tr(?: class=\"model\")?><td>([^<]+)</td><td class=\"num\">", html)
+    assert rows == val["methods"]
+    assert f"<code>{val['estimator']}</code>" in html  # the estimator behind the cmcvae row
+
+
+def test_report_states_versions_settings_and_captions(report):
+    html = report[0]
+    data = _section(html, "data")
+    for item in ("data file", "cells", "genes", "proteins", "architecture", "torch", "python"):
+        assert f"<td>{item}</td>" in data
+    assert f"<td>python</td><td>{platform.python_version()}</td>" in data
+    assert f"<td>cmcvae (this report)</td><td>{__version__}</td>" in data
+    captions = re.findall(r"<figcaption>([^<]+)</figcaption>", html)
+    assert len(captions) == html.count("<figure") == len(FIGURES)
+    assert all(len(c.split()) >= 8 and c.rstrip().endswith(".") for c in captions)
+
+
+def test_report_says_how_many_knockdowns_have_both_classes(report, folders):
+    html = " ".join(_section(report[0], "validation").split())
+    val = json.loads((folders["run"] / "validation.json").read_text())
+    k = sum(v is not None for v in val["cmcvae"]["per_perturbation_auroc"].values())
+    assert f"{k} of {val['n_perturbations']} knockdowns have both classes" in html
+
+
+def _copy_run(folders, tmp_path) -> Path:
+    """A fit-only run folder (with the tiny run's manifest) of this test's own."""
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("metrics.json", "run.json", "edges.csv", "matched_pairs.csv", ".cmcvae-manifest.json"):
+        shutil.copy(folders["run"] / name, run / name)
+    return run
+
+
+def test_report_shows_the_gene_readout(folders, tmp_path):
+    run = _copy_run(folders, tmp_path)
+    val = json.loads((folders["run"] / "validation.json").read_text())
+    (run / "validation_rna.json").write_text(json.dumps({**val, "n_pairs": 4321}))
+    html = _section(write_report(run).read_text(encoding="utf-8"), "validation")
+    assert "Gene read-out (validation_rna.json)" in html and "4321 perturbation–gene pairs" in html
+    assert "<td>ridge</td>" in html and "<td>definitions</td>" not in html
+
+
+def test_report_replaces_its_own_report_when_the_run_changed(folders, tmp_path):
+    run = _copy_run(folders, tmp_path)
+    path = write_report(run)
+    with pytest.raises(CMCVAEInputError, match=r"own report and is up to date.*pass --force"):
+        write_report(run)
+    later = path.stat().st_mtime + 5
+    os.utime(run / "metrics.json", (later, later))  # e.g. a newer analysis.json or validation.json
+    assert write_report(run) == path
+    user = tmp_path / "mine.html"
+    user.write_text("my page")
+    with pytest.raises(CMCVAEInputError, match=r"did not write it.*another --out"):
+        write_report(run, out=user)
+    assert user.read_text() == "my page"
+
+
+def test_cli_report_after_analyze_needs_no_force(tmp_path_factory, monkeypatch, capsys):
+    run = tiny_run_copy(tmp_path_factory, "rerun")  # `cmcvae run` wrote its report.html
+    assert (run / "report.html").is_file()
+    truth = run.parent / "data" / "truth"
+    run_cli_ok(["analyze", str(run), "--truth", str(truth)], monkeypatch, capsys)
+    text = run_cli_ok(["report", str(run)], monkeypatch, capsys)
+    assert "Wrote the report" in text and "replaces cmcvae's earlier report" in text
+    assert 'class="missing"' not in (run / "report.html").read_text()

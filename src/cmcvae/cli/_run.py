@@ -1,11 +1,14 @@
-"""``cmcvae run``: the whole pipeline on the built-in default (simulate → fit → validate → summary)."""
+"""``cmcvae run``: the whole pipeline on the built-in default (simulate → fit → validate → analyze →
+report → summary)."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from cmcvae import CMCVAEConfig
 from cmcvae.cli._app import Force, out_console
@@ -20,7 +23,7 @@ from cmcvae.cli._options import (
     in_range,
     out_path,
 )
-from cmcvae.cli._tables import summary_table
+from cmcvae.cli._run_screen import run_screen
 from cmcvae.tl import run_default
 
 
@@ -36,8 +39,9 @@ def run(
     arch: Arch = None,
     config: Annotated[Path | None, typer.Option("--config", help="YAML/JSON file of CMCVAEConfig fields.")] = None,
     force: Force = False,
+    save_screen: Annotated[Path | None, typer.Option("--save-screen", hidden=True, help="Also save the final screen as SVG to this file (and as text beside it, .txt).")] = None,
 ) -> None:
-    """The whole pipeline on the built-in default: simulate → fit → validate → summary."""
+    """The whole pipeline on the built-in default: simulate → fit → validate → analyze → report → summary."""
     check_sim_sizes(cells, genes, proteins, donors, RUN_PERTURBATIONS)
     sim = {"n_cells": cells, "n_genes": genes, "n_proteins": proteins, "n_donors": donors, "regime": regime}
     extra = {} if arch is None else {"arch": arch}
@@ -45,5 +49,17 @@ def run(
         CMCVAEConfig.from_file(config)  # refuse a bad config before simulating
         extra["config"] = config
     summary = run_default(out, seed=seed, force=force, max_epochs=max_epochs, sim_kwargs=sim, **extra)
-    out_console.print(summary_table(summary))
-    out_console.print(f"Results in [bold]{out}[/] (run folder {out / 'run'}, summary.json)")
+    screen = run_screen(summary)
+    out_console.print(screen)
+    out_console.print(f"Results in [bold]{out}[/] (data/, run/ with report.html, summary.json)")
+    if save_screen is not None:
+        _save_screen(screen, save_screen)
+
+
+def _save_screen(screen, path: Path) -> None:
+    """Render the final screen at 80 columns into ``path`` (SVG) and ``path`` with ``.txt``."""
+    rec = Console(record=True, width=80, file=io.StringIO())
+    rec.print(screen)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rec.save_text(str(path.with_suffix(".txt")), clear=False)
+    rec.save_svg(str(path), title="cmcvae run")

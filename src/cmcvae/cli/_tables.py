@@ -155,26 +155,6 @@ def recovery_table(rec: dict, width: int | None = None) -> Table:
     return table
 
 
-def summary_table(summary: dict) -> Table:
-    """``cmcvae run``: zero-shot scores and matched-pair directions of every method."""
-    d = summary["matched_pair_direction_accuracy"]
-    table = Table(title=(f"cmcvae run (seed {summary['seed']}, regime {summary['regime']}): "
-                         f"{summary['n_perturbations']} knockdowns, {summary['n_pairs']} pairs, "
-                         f"{summary['seconds']['total']:.0f} s"))
-    for col in ("method", "zero-shot AUROC", "direction accuracy", "matched-pair RNA→protein direction"):
-        table.add_column(col)
-    for method, r in summary["zero_shot"].items():
-        pair = "–"
-        if method == "cmcvae":
-            pair = f"{fmt(d.get('direct'))} direct / {fmt(d.get('total'))} total"
-        elif method == "oracle":
-            pair = "1.000"
-        elif method in ("correlation", "ridge"):
-            pair = "n/a (undirected)"
-        table.add_row(method, fmt(r.get("auroc")), fmt(r.get("direction_accuracy")), pair)
-    return table
-
-
 def prior_report_table(title: str, report: dict) -> Table:
     """``cmcvae priors … --genes``: what filtering a prior kept and dropped."""
     table = Table(title=title)

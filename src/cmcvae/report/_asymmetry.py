@@ -80,7 +80,8 @@ def dogma_section(ctx: RunContext, sink: FigureSink) -> Section:
         parts.append(table(HEADER, [stats_row(k, v) for k, v in cd.items() if isinstance(v, dict)],
                            numeric=NUMERIC))
     parts.append(sink.add("central_dogma_direct", lambda: pl.central_dogma(ctx.run, "direct"),
-                          "Central dogma, direct effects: one line per matched pair."))
+                          "Central dogma, direct effects: each line joins one matched pair's "
+                          "protein→RNA and RNA→protein effect, coloured by which is stronger."))
     return Section("central-dogma", DOGMA_TITLE, "".join(parts))
 
 
@@ -124,8 +125,8 @@ def _tf_figures(ctx: RunContext, sink: FigureSink, tf: dict[str, Any]) -> list[s
         parts.append(f"<h3>{esc(label[0].upper() + label[1:])}</h3>")
         parts.append(sink.add(f"tf_target_{split}_direct",
                               lambda split=split: pl.tf_target(ctx.run, split, "direct"),
-                              f"TF→target, {label}, direct effects: one line per edge, coloured "
-                              "by mode of regulation."))
+                              f"TF→target, {label}, direct effects: each line joins one edge's "
+                              "target→TF and TF→target effect, coloured by mode of regulation."))
     return parts
 
 

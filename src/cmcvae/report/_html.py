@@ -57,6 +57,11 @@ class Section:
     body: str
 
 
+def _code_spans(message: str) -> str:
+    parts = esc(message).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
 def note(message: str) -> str:
     """A highlighted paragraph saying what is missing and which command produces it.
 
@@ -70,9 +75,23 @@ def note(message: str) -> str:
     str
         HTML paragraph.
     """
-    parts = esc(message).split("`")
-    text = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
-    return f'<p class="missing">{text}</p>'
+    return f'<p class="missing">{_code_spans(message)}</p>'
+
+
+def aside(message: str) -> str:
+    """A plain paragraph on an optional extra the run does not have (nothing is missing).
+
+    Parameters
+    ----------
+    message
+        Plain text; backquoted spans become ``<code>``.
+
+    Returns
+    -------
+    str
+        HTML paragraph.
+    """
+    return f'<p class="meta">{_code_spans(message)}</p>'
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[object]], *,

@@ -77,6 +77,6 @@ def recovery_section(ctx: RunContext, sink: FigureSink) -> Section:
             + table(HEADER, rows, numeric=(False, False, True, True, True, True, True, True),
                     highlight=model_rows)
             + sink.add(f"recovery_{kind}", lambda: pl.recovery(ctx.run, kind),
-                       f"Recovery of the true edges per network ({kind} effects) vs baselines "
-                       "and random."))
+                       f"How well each network's {kind} effects rank the simulation's true "
+                       "edges (AUROC and AUPRC), next to the correlation baselines and random."))
     return Section("recovery", TITLE, body)

@@ -12,7 +12,7 @@ from cmcvae.io import producer
 from cmcvae.pl.style import NETWORKS
 from cmcvae.report._context import RunContext
 from cmcvae.report._figures import FigureSink
-from cmcvae.report._html import Section, esc, note, table
+from cmcvae.report._html import Section, aside, esc, note, table
 
 TITLE = "Edge stability"
 
@@ -57,9 +57,10 @@ def stability_section(ctx: RunContext, sink: FigureSink) -> Section:
         Table and figure, or a note naming the ensemble command.
     """
     if ctx.ensemble is None:
-        return Section("stability", TITLE, note(
-            f"Not an ensemble (no stability.csv in {ctx.folder} or its parent): run "
-            f"`{producer('stability.csv')}` to fit several seeds and measure edge stability."))
+        return Section("stability", TITLE, aside(
+            f"A single run, not an ensemble (no stability.csv in {ctx.folder} or its parent), so "
+            f"there is nothing to compare across seeds. Optional: `{producer('stability.csv')}` "
+            "fits several seeds and measures how stable each edge is."))
     try:
         stab = pd.read_csv(ctx.ensemble / "stability.csv")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as err:
@@ -80,5 +81,6 @@ def stability_section(ctx: RunContext, sink: FigureSink) -> Section:
                       "mean frequency"), rows, numeric=(False, True, True, True, True))
                if rows else "")
             + sink.add("edge_stability", lambda: pl.edge_stability(ctx.ensemble),
-                       "Histogram of edge frequencies across seeds, per network."))
+                       "How stable the edges are: histogram of the fraction of seeds keeping "
+                       "each edge, per network."))
     return Section("stability", TITLE, body)

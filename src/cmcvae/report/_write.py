@@ -8,9 +8,17 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from cmcvae import __version__
 from cmcvae._errors import CMCVAEInputError
-from cmcvae.io import check_files, claim_files, record_files, report_files, run_folder_files
+from cmcvae._version import __version__
+from cmcvae.io import (
+    MANIFEST,
+    check_files,
+    claim_files,
+    read_manifest,
+    record_files,
+    report_files,
+    run_folder_files,
+)
 from cmcvae.report._asymmetry import dogma_section, tf_section
 from cmcvae.report._context import RunContext
 from cmcvae.report._edges import edges_section
@@ -89,7 +97,9 @@ def write_report_files(run: str | Path, out: str | Path | None = None,
         HTML file to write (default ``RUN/report.html``).
     force
         Overwrite an existing ``out``, if an earlier report wrote it (the folder's manifest): a
-        file cmcvae's report did not write is never overwritten.
+        file cmcvae's report did not write is never overwritten. Without it, cmcvae's own
+        earlier report is replaced only when a file of the run changed after it was written
+        (:func:`changed_inputs`: e.g. ``cmcvae analyze`` or ``validate`` ran since).
 
     Returns
     -------
@@ -99,17 +109,15 @@ def write_report_files(run: str | Path, out: str | Path | None = None,
     Raises
     ------
     CMCVAEInputError
-        ``run`` is not a run folder, or ``out`` exists and ``force`` is False.
+        ``run`` is not a run folder, or ``out`` exists, ``force`` is False and ``out`` is not
+        cmcvae's own report with changed inputs.
     """
     ctx = RunContext.locate(run)
     out = ctx.folder / "report.html" if out is None else Path(out)
-    if out.exists() and not force:
-        raise CMCVAEInputError(
-            f"{out} already exists; pass --force (force=True) to overwrite it, or choose "
-            "another --out."
-        )
     if out.exists() and out.is_dir():
         raise CMCVAEInputError(f"{out} is a folder; --out must name an .html file.")
+    if out.exists() and not force:
+        force = _replaces_stale_report(ctx, out)
     _check_writable(ctx.folder, out, force)
     sink = RecordingSink(ctx.folder)
     sections = build_sections(ctx, sink)
@@ -120,6 +128,59 @@ def write_report_files(run: str | Path, out: str | Path | None = None,
     record_files(out.parent, [out.name], "report")
     out.write_text(html, encoding="utf-8")
     return out, sink.files
+
+
+def changed_inputs(ctx: RunContext, out: Path) -> list[Path] | None:
+    """The run's files changed since cmcvae's report wrote ``out``; ``None`` if it did not.
+
+    Parameters
+    ----------
+    ctx
+        The run.
+    out
+        An existing report file.
+
+    Returns
+    -------
+    list of pathlib.Path or None
+        Files of the run-folder contract (``validation.json``, ``analysis.json`` …; the report
+        and its figures excluded) modified after ``out``; ``None`` when the manifest of
+        ``out``'s folder does not record ``cmcvae report`` writing it.
+    """
+    try:
+        entry = read_manifest(out.parent).get(out.name) or {}
+    except CMCVAEInputError:
+        return None
+    if entry.get("command") != "report":
+        return None
+    written = out.stat().st_mtime
+    folders = {ctx.run: False, ctx.folder: ctx.folder != ctx.run}
+    if ctx.ensemble is not None:
+        folders[ctx.ensemble] = True
+    skip = set(report_files())
+    return [folder / rel for folder, ensemble in folders.items()
+            for rel in run_folder_files(ensemble=ensemble)
+            if rel not in skip and (folder / rel).is_file()
+            and (folder / rel).stat().st_mtime > written]
+
+
+def _replaces_stale_report(ctx: RunContext, out: Path) -> bool:
+    """Without --force: replace cmcvae's own earlier report if its inputs changed, else refuse."""
+    changed = changed_inputs(ctx, out)
+    if changed:
+        return True
+    if changed is None:
+        raise CMCVAEInputError(
+            f"{out} already exists and cmcvae's report did not write it (no entry in the "
+            f"folder's {MANIFEST}), so cmcvae will not overwrite it: move it out of the way, or "
+            "choose another --out."
+        )
+    raise CMCVAEInputError(
+        f"{out} is cmcvae's own report and is up to date: no file of {ctx.run} changed since it "
+        "was written (a newer validation.json or analysis.json would replace it without "
+        "--force). To write it again anyway, pass --force; for a second copy, choose another "
+        "--out."
+    )
 
 
 def _check_writable(folder: Path, out: Path, force: bool) -> None:
@@ -143,7 +204,7 @@ def _check_writable(folder: Path, out: Path, force: bool) -> None:
 def write_report(run: str | Path, out: str | Path | None = None, force: bool = False) -> Path:
     """Write one self-contained HTML report of a run folder (figures inline as SVG).
 
-    Sections: data and training summary, training curves, top 20 edges of each network,
+    Sections: data, settings, training and versions, training curves, top 20 edges of each network,
     zero-shot validation (every method's AUROC, AUPRC, median per-perturbation AUROC and
     direction accuracy next to each other), central dogma, TF→target (held-out and training
     edges apart), recovery against a simulated truth, and edge stability for an ensemble.
@@ -157,7 +218,8 @@ def write_report(run: str | Path, out: str | Path | None = None, force: bool = F
     out
         HTML file to write (default ``RUN/report.html``).
     force
-        Overwrite an existing ``out``.
+        Overwrite an existing ``out`` (cmcvae's own earlier report is replaced without it when
+        the run's files changed since; see :func:`write_report_files`).
 
     Returns
     -------
