@@ -88,6 +88,7 @@ from cmcvae.io._manifest import (
     replaceable,
 )
 from cmcvae.io._read import read_dataset
+from cmcvae.io._results import JSON_ENTRIES, RESULT_KEY, read_results
 from cmcvae.io._run_folder import (
     CHECKPOINT_FILES,
     CHECKPOINTS,
@@ -118,6 +119,7 @@ from cmcvae.io._sniff import SUPPORTED_FORMATS, hdf5_keys, is_hdf5, sniff_format
 from cmcvae.io._tables import read_csv_pair, read_mtx_pair, read_pair
 
 __all__ = [
+    "JSON_ENTRIES", "RESULT_KEY", "read_results",
     "CHECKPOINTS", "CHECKPOINT_FILES", "ENSEMBLE_COMMANDS", "ENSEMBLE_FILE", "ENSEMBLE_FILES",
     "FIGURES", "MANIFEST", "MODEL_FILES", "PRIOR_FILES", "PROT_ALIASES", "PROTEIN_OBSM_KEYS",
     "RNA_ALIASES", "PRODUCERS", "RUN_COMMANDS", "RUN_FILES",

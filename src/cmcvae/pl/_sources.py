@@ -9,8 +9,8 @@ import anndata as ad
 import mudata as md
 
 from cmcvae._errors import CMCVAEInputError
+from cmcvae.io import RESULT_KEY, read_results
 from cmcvae.model import CMCVAE
-from cmcvae.tl import RESULT_KEY, read_results
 
 
 def is_results_data(obj: Any) -> bool:

@@ -51,13 +51,14 @@ from cmcvae.evaluate import (
     validate,
     write_validation,
 )
+from cmcvae.io import RESULT_KEY, read_results
 from cmcvae.tl._analyze import analyze_run
 from cmcvae.tl._effect_methods import effect_matrices, knockdown_truth_matrix
 from cmcvae.tl._ensemble import fit_seeds, is_ensemble, parse_seeds, seed_runs, summarize_ensemble
 from cmcvae.tl._fit import fit_run, resume_run
 from cmcvae.tl._predict import PREDICT_COLUMNS, predict_run
 from cmcvae.tl._prepare import prepare_run
-from cmcvae.tl._results import RESULT_KEY, read_results, write_results
+from cmcvae.tl._results import write_results
 from cmcvae.tl._run import run_default
 from cmcvae.tl._validate import READOUT_CHOICES, direction_accuracy_vs_truth, validate_run
 

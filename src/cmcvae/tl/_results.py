@@ -45,18 +45,15 @@ import scipy.sparse as sp
 from cmcvae._errors import CMCVAEInputError
 from cmcvae._version import __version__
 from cmcvae.effects import DEFAULT_ESTIMATOR, estimate_effects, feature_stats, known_regulators
-from cmcvae.io import get_counts, input_modalities, is_pathlike
+from cmcvae.io import RESULT_KEY, get_counts, input_modalities, is_pathlike
 from cmcvae.model import CMCVAE
 from cmcvae.tl._effects import RunEffects
 from cmcvae.tl._fitted import json_or_empty, load_fitted
 
-__all__ = ["RESULT_KEY", "read_results", "write_results"]
+__all__ = ["write_results"]
 
-#: the default ``key_added`` of :func:`write_results`
-RESULT_KEY = "cmcvae"
 #: below this fraction of non-zero entries a ``varp`` matrix is stored sparse (CSR)
 SPARSE_BELOW = 0.3
-_JSON_ENTRIES = ("config", "validation")
 
 
 def _model_and_run(model: CMCVAE | str | Path) -> tuple[CMCVAE, Path | None]:
@@ -239,41 +236,3 @@ def write_results(model: CMCVAE | str | Path, mdata: md.MuData | ad.AnnData, *,
     if predictions is not None:
         entry["predictions"] = predictions
     mdata.uns[key_added] = entry
-
-
-def read_results(mdata: md.MuData | ad.AnnData, key: str = RESULT_KEY) -> dict[str, Any]:
-    """The ``uns`` entry :func:`write_results` wrote, with ``config`` and ``validation`` as dicts.
-
-    Parameters
-    ----------
-    mdata
-        A MuData (or AnnData) after :func:`write_results`, in memory or read back from a file.
-    key
-        The ``key_added`` it was written with.
-
-    Returns
-    -------
-    dict
-        ``edges``, ``network``, ``latent_graph``, ``matched_pairs`` (and ``predictions``) as
-        data frames; ``config``, ``info`` and ``validation`` as dicts. The matrices stay in
-        ``varp`` / ``varm``.
-
-    Raises
-    ------
-    CMCVAEInputError
-        ``mdata.uns`` has no entry ``key``.
-    """
-    if key not in mdata.uns:
-        raise CMCVAEInputError(f"No cmcvae results under uns[{key!r}]: call "
-                               "`cmcvae.tl.write_results(model, mdata)` first.")
-    out: dict[str, Any] = {}
-    for name, value in mdata.uns[key].items():
-        if name in _JSON_ENTRIES:
-            out[name] = json.loads(str(value))
-        elif isinstance(value, pd.DataFrame):
-            out[name] = value.copy()
-        elif isinstance(value, dict):
-            out[name] = {k: v.item() if isinstance(v, np.generic) else v for k, v in value.items()}
-        else:
-            out[name] = value
-    return out
