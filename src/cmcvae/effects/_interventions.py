@@ -40,6 +40,10 @@ MIN_CELLS = 10
 Z_MOVED = float(sps.norm.isf(0.0005))
 #: a regulator is adjacent to a source when their partial correlation exceeds this many SEs
 ADJACENT_SE = 8.0
+#: an orientation is read from a knockdown only if the expected shift had this many times the power
+POWER_Z = 1.0
+#: ... and the observed shift is below this fraction of the expected one
+REFUTED_FRACTION = 0.5
 #: principal components and ridge penalty of the linear baseline (Ahlmann-Eltze et al. 2025)
 LINEAR_COMPONENTS = 10
 LINEAR_PENALTY = 0.1
@@ -180,8 +184,23 @@ def orient_by_screen(graph: nx.DiGraph, corr: np.ndarray, n_cells: int, sources:
         for x, r in zip(regs, pcor, strict=True):
             if x == g or x not in trained or abs(r) < cut:
                 continue
-            if abs(iv.z[trained[x], gpos]) < Z_MOVED:
+            if _refuted(iv, trained[x], features.get_loc(x), gpos, corr):
                 graph.add_edge(str(g), x)
+
+
+def _refuted(iv: InterventionStats, row: int, xpos: int, gpos: int, corr: np.ndarray) -> bool:
+    """Did knocking ``X`` down refute "``X`` is upstream of ``G``"? Only where the screen had the
+    power to see it: had ``X`` driven ``G`` as strongly as their correlation says, ``X``'s own
+    drop would have shifted ``G`` by ``r · shift(X)``. Refuted when that expected shift is
+    clearly detectable (``POWER_Z`` times the z cut) and the observed one is below it and below
+    :data:`REFUTED_FRACTION` of the expected one; with too little power nothing is concluded
+    (absence of evidence is not taken as evidence of absence)."""
+    expected = corr[xpos, gpos] * iv.shift[row, xpos]
+    observed = iv.shift[row, gpos]
+    se = abs(observed / iv.z[row, gpos]) if iv.z[row, gpos] != 0 else np.inf
+    if not np.isfinite(se) or abs(expected) < POWER_Z * Z_MOVED * se:
+        return False
+    return abs(iv.z[row, gpos]) < Z_MOVED and abs(observed) < REFUTED_FRACTION * abs(expected)
 
 
 def _partial_correlations(corr, k, reg_pos, reg_index, gpos: int, g: str) -> np.ndarray:
