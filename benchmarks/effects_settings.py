@@ -83,7 +83,7 @@ def table(rows: list[dict], settings: list[str], readout: str, metric: str) -> s
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--settings", nargs="+", default=["default", "saturating", "sparse", "heldout_a", "heldout_b"])
+    ap.add_argument("--settings", nargs="+", default=["default", "saturating", "sparse", "heldout_a", "heldout_b", "heldout_c"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--cells", type=int, default=8000)
     ap.add_argument("--genes", type=int, default=300)
