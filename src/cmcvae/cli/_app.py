@@ -107,6 +107,8 @@ def main() -> None:
     """Entry point: run the app; any error becomes one paragraph on stderr (never a traceback)."""
     # proteins may share names with genes (CD4 …): unique names are per modality by design
     warnings.filterwarnings("ignore", message="var_names are not unique")
+    # mudata's notice about a future default of MuData.update (it changes nothing cmcvae reads)
+    warnings.filterwarnings("ignore", message=r"From 0\.4 \.update\(\)", category=FutureWarning)
     try:
         app()  # standalone mode: usage errors and --help exit through click as usual
     except Exception as err:  # noqa: BLE001  (every error gets a message, none a traceback)
