@@ -93,7 +93,7 @@ def intervention_stats(control: FeatureStats, labels: Sequence[str], rna_counts,
     InterventionStats
     """
     labels = np.asarray([str(x) for x in labels], dtype=object)
-    batches = None if batches is None else np.asarray([str(x) for x in batches], dtype=object)
+    references = _references(control, batches, control_batch_means, len(labels))
     scale = np.where(control.std > 0, control.std, 1.0)
     targets, shifts, zs, counts = [], [], [], []
     for target in pd.unique(labels):
@@ -105,12 +105,7 @@ def intervention_stats(control: FeatureStats, labels: Sequence[str], rna_counts,
         values = values.toarray() if hasattr(values, "toarray") else np.asarray(values)
         if values.shape[1] != len(control.names):
             raise CMCVAEInputError("The perturbed cells do not have the control cells' features.")
-        reference = np.tile(control.mean, (len(rows), 1))
-        if batches is not None and control_batch_means:
-            for i, batch in enumerate(batches[rows]):
-                if batch in control_batch_means:
-                    reference[i] = control_batch_means[batch]
-        block = (values - reference) / scale
+        block = (values - references[0][references[1][rows]]) / scale
         shift = block.mean(axis=0)
         se = np.sqrt(block.var(axis=0, ddof=1) / len(rows) + 1.0 / control.n_cells)
         targets.append(str(target))
@@ -120,6 +115,20 @@ def intervention_stats(control: FeatureStats, labels: Sequence[str], rna_counts,
     if not targets:
         raise CMCVAEInputError(f"No perturbation of the screen has {MIN_CELLS} or more cells.")
     return InterventionStats(targets, np.vstack(shifts), np.vstack(zs), np.asarray(counts))
+
+
+def _references(control: FeatureStats, batches, means: dict[str, np.ndarray] | None,
+                n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """The control means a cell is compared with, as (one row per batch, each cell's row): row 0
+    is all controls, the others the batches with controls."""
+    rows = [control.mean]
+    code = np.zeros(n_cells, dtype=int)
+    if batches is not None and means:
+        batches = np.asarray([str(x) for x in batches], dtype=object)
+        for batch, mean in means.items():
+            rows.append(np.asarray(mean, dtype=float))
+            code[batches == batch] = len(rows) - 1
+    return np.vstack(rows), code
 
 
 def mean_effects(iv: InterventionStats, n_sources: int, readouts: np.ndarray) -> np.ndarray:

@@ -31,7 +31,13 @@ from cmcvae.effects import (
     transformed_blocks,
 )
 from cmcvae.model import CMCVAE
-from cmcvae.tl._fitted import json_or_empty, load_fitted, screen_counts, training_counts
+from cmcvae.tl._fitted import (
+    json_or_empty,
+    load_fitted,
+    read_training_data,
+    screen_counts,
+    training_counts,
+)
 
 __all__ = ["SCREEN_DEFAULT", "RunEffects", "run_prior"]
 
@@ -56,13 +62,18 @@ def run_prior(run: Path) -> pd.DataFrame | None:
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
+def _is_screen(run: Path) -> bool:
+    """Was the run fitted on a screen (``fit --perturbation-key``)?"""
+    return bool(json_or_empty(run / "run.json").get("perturbation_key"))
+
+
 def _screen_stats(run: Path, data: Any, model: CMCVAE, control: FeatureStats) -> tuple:
     """A screen fit's trained perturbations and its pooled moments (``None, None`` otherwise).
 
     Each perturbed cell is compared with the control cells of its own batch; all labelled
     cells (controls of every split and perturbed cells) make the pooled moments.
     """
-    if not json_or_empty(run / "run.json").get("perturbation_key"):
+    if not _is_screen(run):
         return None, None
     labels, is_control, batches, rna, prot = screen_counts(run, data, model)
     proteins = model.proteins if prot is not None else []
@@ -107,6 +118,8 @@ class RunEffects:
                  model: CMCVAE | None = None, counts: tuple | None = None) -> None:
         self.run = Path(run)
         self.model = load_fitted(self.run) if model is None else model
+        if counts is None or _is_screen(self.run):  # read the file once for both uses
+            data = read_training_data(self.run, data, self.model)
         rna, prot = training_counts(self.run, data, self.model) if counts is None else counts
         self.stats: FeatureStats = feature_stats(rna, prot if self.model.proteins else None,
                                                  self.model.genes, self.model.proteins)

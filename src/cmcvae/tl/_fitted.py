@@ -167,13 +167,24 @@ def screen_counts(run: Path, data: str | Path | md.MuData | ad.AnnData | None,
             *_counts(rna, prot, cells, model))
 
 
+def read_training_data(run: Path, data: str | Path | md.MuData | ad.AnnData | None,
+                       model: CMCVAE) -> md.MuData | ad.AnnData:
+    """The training data of a run, read once (``data`` itself when it is already in memory).
+
+    Pass the result as ``data`` to :func:`training_counts`, :func:`screen_counts` and
+    :func:`intervention_counts` so that a workflow needing several of them reads the file once.
+    """
+    data = _training_data(run, data)
+    if isinstance(data, (md.MuData, ad.AnnData)):
+        return data
+    return read_fit_data(data, fitted_modality(model), backed=False)
+
+
 def _fitted_modalities(run: Path, data, model: CMCVAE) -> tuple:
     """The RNA and protein AnnData of the training data a run was fitted on (``None`` for the
     modality a single-modality run left out), and the data they come from."""
-    data = _training_data(run, data)
+    mdata = read_training_data(run, data, model)
     modality = fitted_modality(model)
-    mdata = data if isinstance(data, (md.MuData, ad.AnnData)) else \
-        read_fit_data(data, modality, backed=False)
     setup = model.setup
     if modality == "both":
         check_mudata(mdata, setup.get("batch_key"), setup["rna_mod"], setup["prot_mod"])

@@ -27,7 +27,7 @@ from cmcvae.pp import read_protein_map
 from cmcvae.tl._effect_methods import effect_matrices, screen_targets
 from cmcvae.tl._effects import RunEffects
 from cmcvae.tl._ensemble import is_ensemble, over_seeds, seed_runs
-from cmcvae.tl._fitted import json_or_empty, load_fitted, training_counts
+from cmcvae.tl._fitted import json_or_empty, load_fitted, read_training_data, training_counts
 from cmcvae.tl._modality import read_fit_data
 from cmcvae.tl._screen_fit import (
     drop_trained,
@@ -161,8 +161,9 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData | ad.AnnData, 
     if estimator is not None and estimator not in ESTIMATORS:
         raise CMCVAEInputError(f"Unknown --estimator {estimator!r}; choose one of "
                                f"{', '.join(ESTIMATORS)}.")
+    data = read_training_data(run, data, model)  # once: the counts and, for a screen, its cells
     rna_counts, prot_counts = training_counts(run, data, model)
-    run_effects = RunEffects(run, regulators=regulators, model=model,
+    run_effects = RunEffects(run, data=data, regulators=regulators, model=model,
                              counts=(rna_counts, prot_counts))
     sources = screen_targets(pert, perturbation_key, model.genes)
     observed_kwargs = dict(control_label=control_label, perturbation_key=perturbation_key,
