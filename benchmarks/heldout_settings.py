@@ -14,32 +14,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _settings import cli, median_range
+
 METHODS = ("cmcvae", "correlation", "ridge", "random", "always_down", "oracle")
-
-
-def _cli(*args: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "cmcvae", *args], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"cmcvae {' '.join(args)} failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
 
 
 def one(setting: str, seed: int, arch: str, work: Path, cells: int, genes: int, proteins: int) -> dict:
     sim, run = work / f"{setting}_{seed}_sim", work / f"{setting}_{seed}_run"
     t0 = time.perf_counter()
-    _cli("simulate", "--out", str(sim), "--setting", setting, "--cells", str(cells), "--genes", str(genes),
-         "--proteins", str(proteins), "--donors", "4", "--perturbations", "30", "--seed", str(seed))
-    _cli("fit", str(sim / "train.h5mu"), "--out", str(run), "--batch-key", "donor", "--arch", arch,
-         "--grn-prior", str(sim / "priors" / "grn.csv"), "--ppi-prior", str(sim / "priors" / "ppi.csv"),
-         "--protein-map", str(sim / "protein_map.csv"), "--seed", str(seed))
-    _cli("validate", str(run), "--perturb", str(sim / "perturb.h5mu"),
-         "--truth", str(sim / "truth" / "knockdown_effects.csv"))
+    cli("simulate", "--out", str(sim), "--setting", setting, "--cells", str(cells), "--genes", str(genes),
+        "--proteins", str(proteins), "--donors", "4", "--perturbations", "30", "--seed", str(seed), one_thread=False)
+    cli("fit", str(sim / "train.h5mu"), "--out", str(run), "--batch-key", "donor", "--arch", arch,
+        "--grn-prior", str(sim / "priors" / "grn.csv"), "--ppi-prior", str(sim / "priors" / "ppi.csv"),
+        "--protein-map", str(sim / "protein_map.csv"), "--seed", str(seed), one_thread=False)
+    cli("validate", str(run), "--perturb", str(sim / "perturb.h5mu"),
+        "--truth", str(sim / "truth" / "knockdown_effects.csv"), one_thread=False)
     v = json.loads((run / "validation.json").read_text())
     row = {"setting": setting, "seed": seed, "arch": arch, "seconds": time.perf_counter() - t0,
            "n_pairs": v.get("n_pairs"), "n_significant": v.get("n_significant")}
@@ -47,13 +41,6 @@ def one(setting: str, seed: int, arch: str, work: Path, cells: int, genes: int, 
         block = v.get(m) if isinstance(v.get(m), dict) else None
         row[f"{m}_auroc"] = v.get(m) if not isinstance(v.get(m), dict) else block.get("auroc")
     return row
-
-
-def _fmt(values: list[float]) -> str:
-    vals = [x for x in values if x is not None]
-    if not vals:
-        return "–"
-    return f"{statistics.median(vals):.3f} [{min(vals):.3f}–{max(vals):.3f}]"
 
 
 def main() -> None:
@@ -77,7 +64,7 @@ def main() -> None:
     lines = ["| setting | " + " | ".join(METHODS) + " |", "|---|" + "---|" * len(METHODS)]
     for setting in args.settings:
         sub = [r for r in rows if r["setting"] == setting]
-        lines.append(f"| {setting} | " + " | ".join(_fmt([r[f'{m}_auroc'] for r in sub]) for m in METHODS) + " |")
+        lines.append(f"| {setting} | " + " | ".join(median_range([r[f'{m}_auroc'] for r in sub]) for m in METHODS) + " |")
     table = "\n".join(lines)
     args.out.with_suffix(".md").write_text(
         f"Zero-shot knockdown→protein AUROC, arch={args.arch}, seeds {args.seeds}, median [min–max]\n\n{table}\n")
