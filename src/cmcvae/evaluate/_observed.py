@@ -12,7 +12,7 @@ definitions are those of :mod:`cmcvae.evaluate._perturbation`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,6 +155,49 @@ def observed_effects(
     _check_options(test, fdr, knockdown_pvalue)
     min_cells = max(int(min_cells), 2)
     rna, prot = modalities(perturb)
+    screen = screen_plan(perturb, rna, prot, _var_names, genes, control_label, perturbation_key,
+                         condition_key, min_cells)
+    mapping, matching = _match_panel(proteins, prot)
+    model_names = list(mapping)
+
+    # Per-cell CLR over the full perturbation panel, then the scored proteins, centred on the
+    # control mean of each cell's condition.
+    panel = pd.Index(prot.var_names.astype(str))
+    prot_idx = panel.get_indexer(list(mapping.values()))
+    prot_c = screen.design.centre(clr(raw_counts(prot)).astype(np.float64)[:, prot_idx])
+
+    kept, checked, dropped, masks = select_perturbations(
+        screen, rna, min_cells, test, knockdown_filter, knockdown_pvalue)
+    out = _effect_rows(kept, masks, prot_c, screen.design, model_names, test)
+    out = _finish(out, fdr, cis_pairs(kept, model_names, protein_map, mapping), mapping)
+    return attach_report(out, screen, kept, checked, dropped, test, fdr, condition_key,
+                         ("n_proteins", len(model_names)), {"protein_matching": matching})
+
+
+@dataclass(frozen=True)
+class ScreenPlan:
+    """A screen's perturbation labels, control labels and comparison design (both read-outs)."""
+
+    labels: pd.Series
+    controls: list[str]
+    design: _Design
+    found: pd.Series
+    pert_labels: list[str]
+    in_model: list[str]
+    model_genes: set[str]
+    rna_genes: pd.Index
+
+
+def _var_names(rna) -> pd.Index:
+    return pd.Index(rna.var_names.astype(str))
+
+
+def screen_plan(perturb, rna, prot, gene_names: Callable[[Any], pd.Index],
+                genes: Sequence[str] | None,
+                control_label: str | Sequence[str], perturbation_key: str,
+                condition_key: str | None, min_cells: int) -> ScreenPlan:
+    """Read the labels (and conditions) of a screen and set up its comparison design;
+    ``gene_names(rna)`` gives the screen's genes (and may refuse them)."""
     labels = obs_column(perturb, rna, prot, perturbation_key, "perturbation")
     controls = control_labels(control_label)
     cond_values = (
@@ -165,55 +208,58 @@ def observed_effects(
         control_mask(labels, controls, perturbation_key), cond_values, condition_key, min_cells
     )
     found = labels.dropna().value_counts()
-    rna_genes = pd.Index(rna.var_names.astype(str))
+    rna_genes = gene_names(rna)
     model_genes = set(rna_genes) if genes is None else {str(g) for g in genes}
     pert_labels, in_model = _targets(found, controls, model_genes, perturbation_key)
-    mapping, matching = _match_panel(proteins, prot)
-    model_names = list(mapping)
+    return ScreenPlan(labels, controls, design, found, pert_labels, in_model, model_genes,
+                      rna_genes)
 
-    # Per-cell CLR over the full perturbation panel, then the scored proteins, centred on the
-    # control mean of each cell's condition.
-    panel = pd.Index(prot.var_names.astype(str))
-    prot_idx = panel.get_indexer(list(mapping.values()))
-    prot_c = design.centre(clr(raw_counts(prot)).astype(np.float64)[:, prot_idx])
 
-    label_arr = labels.to_numpy()
+def select_perturbations(screen: ScreenPlan, rna, min_cells: int, test: str,
+                         knockdown_filter: bool, knockdown_pvalue: float) -> tuple:
+    """The perturbations to score: targets among the model's genes, enough cells, and (with the
+    filter) a target transcript that dropped. Returns ``(kept, checked, dropped, masks)``."""
     dropped = [
-        _record(lab, "target not among the model's genes", int(found[lab]))
-        for lab in pert_labels
-        if lab not in model_genes
+        _record(lab, "target not among the model's genes", int(screen.found[lab]))
+        for lab in screen.pert_labels
+        if lab not in screen.model_genes
     ]
-    masks = _cell_masks(in_model, label_arr, found, design, min_cells, dropped)
+    masks = _cell_masks(screen.in_model, screen.labels.to_numpy(), screen.found, screen.design,
+                        min_cells, dropped)
     kept, checked = _knockdown_filter(
-        masks, rna, rna_genes, design, test, knockdown_filter, knockdown_pvalue, dropped
+        masks, rna, screen.rna_genes, screen.design, test, knockdown_filter, knockdown_pvalue,
+        dropped
     )
     if not kept:
         _nothing_left(dropped, min_cells)
-    out = _effect_rows(kept, masks, prot_c, design, model_names, test)
-    out = _finish(out, fdr, cis_pairs(kept, model_names, protein_map, mapping), mapping)
+    return kept, checked, dropped, masks
 
+
+def attach_report(out: pd.DataFrame, screen: ScreenPlan, kept: list[str],
+                  checked: list[dict[str, Any]], dropped: list[dict[str, Any]], test: str,
+                  fdr: float, condition_key: str | None, count: tuple[str, int],
+                  extra: dict[str, Any]) -> pd.DataFrame:
+    """Put the filtering report (``dropped``, ``knockdown``, ``summary``) in ``out.attrs``."""
+    controls, design = screen.controls, screen.design
     summary: dict[str, Any] = {
         "control_label": controls[0] if len(controls) == 1 else controls,
         "n_control": int(design.control.sum()),
-        "n_perturbation_labels": len(pert_labels),
+        "n_perturbation_labels": len(screen.pert_labels),
         "n_kept": len(kept),
         "n_dropped": len(dropped),
         "dropped_by_reason": _count_reasons(dropped),
-        "n_proteins": len(model_names),
+        count[0]: count[1],
         "test": test,
         "fdr": float(fdr),
         "condition_key": condition_key,
-        "protein_matching": matching,
+        **extra,
     }
     if design.by_condition:
-        summary.update(design.report(np.isin(label_arr, kept) & design.in_used))
+        summary.update(design.report(np.isin(screen.labels.to_numpy(), kept) & design.in_used))
     out.attrs["dropped"] = dropped
     out.attrs["knockdown"] = checked
     out.attrs["summary"] = summary
     return out
-
-
-# --------------------------------------------------------------------------- the steps
 
 
 def _check_options(test: str, fdr: float, knockdown_pvalue: float) -> None:

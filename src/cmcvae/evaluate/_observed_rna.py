@@ -26,22 +26,15 @@ import pandas as pd
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.evaluate._metrics import bh_fdr
 from cmcvae.evaluate._observed import (
-    _cell_masks,
     _check_options,
-    _count_reasons,
     _Design,
-    _design,
     _effect_stats,
-    _knockdown_filter,
-    _nothing_left,
-    _record,
-    _targets,
+    attach_report,
+    screen_plan,
+    select_perturbations,
 )
 from cmcvae.evaluate._screen import (
-    control_labels,
-    control_mask,
     log_normalized_blocks,
-    obs_column,
     raw_counts,
     rna_modality,
 )
@@ -119,54 +112,17 @@ def observed_rna_effects(
     _check_options(test, fdr, knockdown_pvalue)
     min_cells = max(int(min_cells), 2)
     rna = rna_modality(perturb)
-    labels = obs_column(perturb, rna, None, perturbation_key, "perturbation")
-    controls = control_labels(control_label)
-    cond_values = (
-        None if condition_key is None
-        else obs_column(perturb, rna, None, condition_key, "condition")
-    )
-    design = _design(
-        control_mask(labels, controls, perturbation_key), cond_values, condition_key, min_cells
-    )
-    found = labels.dropna().value_counts()
-    rna_genes = _screen_genes(rna)
-    model_genes = set(rna_genes) if genes is None else {str(g) for g in genes}
-    pert_labels, in_model = _targets(found, controls, model_genes, perturbation_key)
+    screen = screen_plan(perturb, rna, None, _screen_genes, genes, control_label, perturbation_key,
+                         condition_key, min_cells)
+    rna_genes = screen.rna_genes
     scored = _scored_genes(genes, rna_genes)
-
-    label_arr = labels.to_numpy()
-    dropped = [
-        _record(lab, "target not among the model's genes", int(found[lab]))
-        for lab in pert_labels
-        if lab not in model_genes
-    ]
-    masks = _cell_masks(in_model, label_arr, found, design, min_cells, dropped)
-    kept, checked = _knockdown_filter(
-        masks, rna, rna_genes, design, test, knockdown_filter, knockdown_pvalue, dropped
-    )
-    if not kept:
-        _nothing_left(dropped, min_cells)
+    kept, checked, dropped, masks = select_perturbations(
+        screen, rna, min_cells, test, knockdown_filter, knockdown_pvalue)
     effect, pvals = _gene_stats(kept, masks, raw_counts(rna), rna_genes.get_indexer(scored),
-                                design, test)
-    out = _rows(kept, masks, design, scored, effect, pvals, fdr)
-
-    summary: dict[str, Any] = {
-        "control_label": controls[0] if len(controls) == 1 else controls,
-        "n_control": int(design.control.sum()),
-        "n_perturbation_labels": len(pert_labels),
-        "n_kept": len(kept),
-        "n_dropped": len(dropped),
-        "dropped_by_reason": _count_reasons(dropped),
-        "n_genes": len(scored),
-        "test": test,
-        "fdr": float(fdr),
-        "condition_key": condition_key,
-    }
-    if design.by_condition:
-        summary.update(design.report(np.isin(label_arr, kept) & design.in_used))
-    out.attrs["dropped"] = dropped
-    out.attrs["knockdown"] = checked
-    out.attrs["summary"] = summary
+                                screen.design, test)
+    out = _rows(kept, masks, screen.design, scored, effect, pvals, fdr)
+    attach_report(out, screen, kept, checked, dropped, test, fdr, condition_key,
+                  ("n_genes", len(scored)), {})
     out.attrs["knockdown_efficiency"] = knockdown_efficiency(checked, dropped, knockdown_pvalue)
     return out
 
