@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -63,9 +64,14 @@ class FeatureStats:
         name (``CD274``)."""
         if modality is None:
             return self.names
-        mod = PROT_MOD if modality in ("protein", PROT_MOD) else RNA_MOD
-        return pd.Index([n if m == mod else f"\0{i}" for i, (n, m) in
-                         enumerate(zip(self.names, self.modality, strict=True))])
+        return self._lookups[PROT_MOD if modality in ("protein", PROT_MOD) else RNA_MOD]
+
+    @cached_property
+    def _lookups(self) -> dict[str, pd.Index]:
+        """:meth:`lookup` per modality, built once (every estimate asks for it several times)."""
+        return {mod: pd.Index([n if m == mod else f"\0{i}" for i, (n, m) in
+                               enumerate(zip(self.names, self.modality, strict=True))])
+                for mod in (RNA_MOD, PROT_MOD)}
 
     def index(self, names: Sequence[str], modality: str | None = None) -> np.ndarray:
         """Positions of ``names`` among the features (of ``modality``: ``rna`` / ``protein``).

@@ -25,6 +25,7 @@ from cmcvae.evaluate import (
     ridge_effects,
 )
 from cmcvae.tl._effects import RunEffects
+from cmcvae.tl._screen_fit import obs_labels
 
 __all__ = ["TRUTH_FILES", "effect_matrices", "knockdown_truth_matrix", "screen_targets"]
 
@@ -109,12 +110,8 @@ def effect_matrices(effects: RunEffects, rna_counts, prot_counts, *, readout: st
 
 
 def screen_targets(perturb, key: str, genes: Sequence[str]) -> list[str]:
-    """The run's genes that a screen knocks down (its ``obs[key]`` labels, any modality's obs)."""
-    labels: set[str] = set()
-    frames = [perturb.obs] + [m.obs for m in getattr(perturb, "mod", {}).values()]
-    for obs in frames:
-        if key in obs:
-            labels |= set(obs[key].dropna().astype(str))
+    """The run's genes that a screen knocks down (its ``obs[key]`` labels); every gene when none."""
+    labels = set(obs_labels(perturb, key).dropna())
     hits = [g for g in genes if g in labels]
     return hits or list(genes)
 
