@@ -37,7 +37,7 @@ import pandas as pd
 import torch
 
 from cmcvae.bm import SACHS_PUBLISHED, dag_scores, dagma_linear
-from cmcvae.effects import estimate_effects, stats_from_matrix
+from cmcvae.effects import estimate_effects, linear_model, stats_from_matrix
 from cmcvae.evaluate import auroc
 from cmcvae.graph.threshold import is_dag, threshold_to_dag
 from cmcvae.model import h_and_grad
@@ -47,7 +47,6 @@ OUT = HERE / "results" / "sachs_interventions"
 NOTES = "<!-- interpretation (hand-written; kept on rerun) -->"
 LAMBDA1 = 0.02          # fixed before looking at any consensus comparison
 W_THRESHOLD = 0.3
-LINEAR_PENALTY = 0.1    # Ahlmann-Eltze et al. 2025
 OBS = ["1", "2"]
 
 
@@ -279,23 +278,6 @@ def sem_drop_prediction(fit: dict, target: str, readouts: np.ndarray, obs_sd: pd
     return -pd.Series(eff, index=names)[readouts].to_numpy()
 
 
-def linear_baseline(Y: np.ndarray, train_targets: list[int], target: int, k_max: int = 10,
-                    lam: float = LINEAR_PENALTY) -> np.ndarray:
-    """Ahlmann-Eltze et al. 2025: ``Y ≈ G W Pᵀ + b``; returns ``b + G W G[target]ᵀ``.
-
-    ``Y`` proteins × trained interventions (their shifts), ``b`` its row mean, ``G`` the top-k
-    left singular vectors of ``Y − b`` (k ≤ n_train − 1), ``P = G[train_targets]``.
-    """
-    b = Y.mean(axis=1, keepdims=True)
-    k = max(1, min(k_max, Y.shape[1] - 1, Y.shape[0]))
-    U, _, _ = np.linalg.svd(Y - b, full_matrices=False)
-    G = U[:, :k]
-    P = G[train_targets]
-    eye = lam * np.eye(k)
-    Wl = np.linalg.solve(G.T @ G + eye, G.T @ (Y - b)) @ P @ np.linalg.inv(P.T @ P + eye)
-    return (b + G @ Wl @ G[target][:, None])[:, 0]
-
-
 def heldout(per, scored: pd.DataFrame, shifts: pd.DataFrame, obs_fit: dict, consensus) -> tuple:
     """Predictions (drop convention: change when T drops 1 SD) of every scored pair, per method."""
     names = list(per["1"].columns)
@@ -323,8 +305,8 @@ def heldout(per, scored: pd.DataFrame, shifts: pd.DataFrame, obs_fit: dict, cons
         Y = full[train].to_numpy()                        # proteins × trained interventions
         mean_shift = pd.Series(Y.mean(axis=1), index=names)
         preds["mean baseline"][rows] = factor * mean_shift[readouts].to_numpy()
-        lin = pd.Series(linear_baseline(Y, [names.index(TARGETS[c][0]) for c in train],
-                                        names.index(target)), index=names)
+        lin = pd.Series(linear_model(Y, np.array([names.index(TARGETS[c][0]) for c in train]),
+                                     np.array([names.index(target)]))[:, 0], index=names)
         preds["linear baseline"][rows] = factor * lin[readouts].to_numpy()
     desc = {t: sachs._descendants(consensus, t) for t in scored["target"].unique()}
     preds["consensus descendant of T (reference)"] = np.array(

@@ -15,7 +15,8 @@ Table of contents
   ``correlation``, ``ridge``.
 - :func:`intervention_stats`, :class:`InterventionStats` (``_interventions.py``) — a screen fit's
   trained perturbations (their shifts), for ``adjust_iv``, ``linear``, ``mean``,
-  ``ridge_pooled`` (:data:`SCREEN_ESTIMATORS`).
+  ``ridge_pooled`` (:data:`SCREEN_ESTIMATORS`); :func:`linear_model` (Ahlmann-Eltze et al.'s
+  linear baseline on any shift matrix).
 - :func:`adjusted_effects` (``_adjust.py``) — regression coefficients and SEs under any
   adjustment sets, from the correlation matrix.
 - :func:`read_regulators`, :func:`known_regulators` (``_sets.py``) — a TF list file; the
@@ -31,13 +32,13 @@ from cmcvae.effects._estimate import (
     Estimator,
     estimate_effects,
 )
-from cmcvae.effects._interventions import InterventionStats, intervention_stats
+from cmcvae.effects._interventions import InterventionStats, intervention_stats, linear_model
 from cmcvae.effects._sets import known_regulators, read_regulators
 from cmcvae.effects._stats import FeatureStats, feature_stats, stats_from_matrix, transformed_blocks
 
 __all__ = [
     "DEFAULT_ESTIMATOR", "ESTIMATORS", "SCREEN_ESTIMATORS", "EffectEstimate", "Estimator",
-    "FeatureStats", "InterventionStats", "intervention_stats",
+    "FeatureStats", "InterventionStats", "intervention_stats", "linear_model",
     "adjusted_effects", "estimate_effects", "feature_stats", "known_regulators",
     "read_regulators",
     "stats_from_matrix", "transformed_blocks",

@@ -31,7 +31,7 @@ from scipy import stats as sps
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.effects._stats import FeatureStats, transformed_blocks
 
-__all__ = ["InterventionStats", "intervention_stats", "linear_effects", "mean_effects",
+__all__ = ["InterventionStats", "intervention_stats", "linear_effects", "linear_model", "mean_effects",
            "orient_by_screen", "screen_graph"]
 
 #: fewest cells of a perturbation for its shift to be used
@@ -136,22 +136,31 @@ def mean_effects(iv: InterventionStats, n_sources: int, readouts: np.ndarray) ->
     return np.tile(iv.shift[:, readouts].mean(axis=0), (n_sources, 1))
 
 
-def linear_effects(iv: InterventionStats, features: pd.Index, sources: np.ndarray,
-                   readouts: np.ndarray) -> np.ndarray:
-    """Ahlmann-Eltze et al.'s linear model fitted on the trained shifts (sources × readouts)."""
-    y = iv.shift.T                                              # features × trained targets
+def linear_model(y: np.ndarray, target_pos: np.ndarray, sources: np.ndarray,
+                 components: int = LINEAR_COMPONENTS, penalty: float = LINEAR_PENALTY) -> np.ndarray:
+    """Ahlmann-Eltze et al.'s linear model, features × sources.
+
+    ``y`` is features × trained perturbations (their shifts), ``target_pos`` each trained
+    perturbation's feature position (−1 for a target that is not a feature: it shapes ``b`` and
+    ``G`` but has no embedding to fit ``W`` with), ``sources`` the features to predict for.
+    """
     b = y.mean(axis=1, keepdims=True)
-    k = max(1, min(LINEAR_COMPONENTS, y.shape[1] - 1, y.shape[0]))
+    k = max(1, min(components, y.shape[1] - 1, y.shape[0]))
     u, _, _ = np.linalg.svd(y - b, full_matrices=False)
     g = u[:, :k]                                                # feature embedding
-    pos = features.get_indexer(iv.targets)
-    known = pos >= 0                                            # targets that are features
+    known = target_pos >= 0
     if not known.any():
-        return np.tile(b[readouts, 0], (len(sources), 1))
-    p = g[pos[known]]                                           # trained perturbation embedding
-    left = np.linalg.solve(g.T @ g + LINEAR_PENALTY * np.eye(k), g.T @ (y[:, known] - b))
-    w = left @ p @ np.linalg.inv(p.T @ p + LINEAR_PENALTY * np.eye(k))
-    pred = b + g @ w @ g[sources].T                             # features × sources
+        return np.tile(b, (1, len(sources)))
+    p = g[target_pos[known]]                                    # trained perturbation embedding
+    left = np.linalg.solve(g.T @ g + penalty * np.eye(k), g.T @ (y[:, known] - b))
+    w = left @ p @ np.linalg.inv(p.T @ p + penalty * np.eye(k))
+    return b + g @ w @ g[sources].T
+
+
+def linear_effects(iv: InterventionStats, features: pd.Index, sources: np.ndarray,
+                   readouts: np.ndarray) -> np.ndarray:
+    """:func:`linear_model` fitted on the trained shifts (sources × readouts)."""
+    pred = linear_model(iv.shift.T, features.get_indexer(iv.targets), sources)
     return pred[readouts].T
 
 
