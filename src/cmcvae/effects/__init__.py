@@ -19,6 +19,8 @@ Table of contents
   linear baseline on any shift matrix).
 - :func:`adjusted_effects` (``_adjust.py``) — regression coefficients and SEs under any
   adjustment sets, from the correlation matrix.
+- :func:`resolve_regulators`, :func:`default_estimator` — which regulators an estimate adjusts
+  for (given, the prior's, the packaged list or none) and the default estimator that follows.
 - :func:`read_regulators`, :func:`known_regulators` (``_sets.py``) — a TF list file; the
   packaged human TF list (``resources/human_tfs.txt``).
 """
@@ -30,16 +32,17 @@ from cmcvae.effects._estimate import (
     SCREEN_ESTIMATORS,
     EffectEstimate,
     Estimator,
+    default_estimator,
     estimate_effects,
 )
 from cmcvae.effects._interventions import InterventionStats, intervention_stats, linear_model
-from cmcvae.effects._sets import known_regulators, read_regulators
+from cmcvae.effects._sets import known_regulators, read_regulators, resolve_regulators
 from cmcvae.effects._stats import FeatureStats, feature_stats, stats_from_matrix, transformed_blocks
 
 __all__ = [
     "DEFAULT_ESTIMATOR", "ESTIMATORS", "SCREEN_ESTIMATORS", "EffectEstimate", "Estimator",
     "FeatureStats", "InterventionStats", "intervention_stats", "linear_model",
-    "adjusted_effects", "estimate_effects", "feature_stats", "known_regulators",
-    "read_regulators",
+    "adjusted_effects", "default_estimator", "estimate_effects", "feature_stats", "known_regulators",
+    "read_regulators", "resolve_regulators",
     "stats_from_matrix", "transformed_blocks",
 ]

@@ -32,7 +32,7 @@ from cmcvae.effects._sets import check_regulators, parent_sets, prior_graph, reg
 from cmcvae.effects._stats import FeatureStats
 
 __all__ = ["DEFAULT_ESTIMATOR", "ESTIMATORS", "SCREEN_ESTIMATORS", "EffectEstimate", "Estimator",
-           "estimate_effects"]
+           "default_estimator", "estimate_effects"]
 
 
 @dataclass(frozen=True)
@@ -313,6 +313,11 @@ def estimate_effects(stats: FeatureStats, method: str = DEFAULT_ESTIMATOR, *,
             for m in stats.modality[stats.index(readouts, readout_modality)]]
     return EffectEstimate(method, pd.DataFrame(-beta, index=sources, columns=readouts) + 0.0,
                           pd.DataFrame(se, index=sources, columns=readouts), info, mods)
+
+
+def default_estimator(prior: pd.DataFrame | None, regulators: Sequence[str] | None) -> str:
+    """:data:`DEFAULT_ESTIMATOR`, or ``correlation`` when there is nothing to adjust for."""
+    return "correlation" if prior is None and regulators is None else DEFAULT_ESTIMATOR
 
 
 def _check_needs(method, prior, regulators, graph, model, stats: FeatureStats) -> None:

@@ -20,8 +20,8 @@ import pandas as pd
 
 from cmcvae._errors import CMCVAEInputError
 
-__all__ = ["TF_RESOURCE", "known_regulators", "prior_graph", "read_regulators", "regulator_sets",
-           "parent_sets"]
+__all__ = ["TF_RESOURCE", "known_regulators", "parent_sets", "prior_graph", "read_regulators",
+           "regulator_sets", "resolve_regulators"]
 
 #: the packaged human TF list (CollecTRI's regulators, complexes split into subunits)
 TF_RESOURCE = "human_tfs.txt"
@@ -46,6 +46,22 @@ def known_regulators(genes: Sequence[str]) -> list[str]:
         tfs = {line.strip().upper() for line in fh if line.strip() and not line.startswith("#")}
     hits = [str(g) for g in genes if str(g).upper() in tfs]
     return hits if len(hits) >= MIN_KNOWN_REGULATORS else []
+
+
+def resolve_regulators(genes: Sequence[str], prior: pd.DataFrame | None,
+                       regulators: Sequence[str] | None) -> tuple[list[str] | None, str]:
+    """The regulators an estimate adjusts for, and where they came from.
+
+    Given names win (``"given"``); otherwise a GRN prior's sources are used by the estimators
+    themselves (``None``, ``"grn prior"``); without either, the packaged human TF list when the
+    genes are human symbols (``"packaged human TF list"``), else nothing (``None``, ``"none"``).
+    """
+    if regulators is not None:
+        return [str(r) for r in regulators], "given"
+    if prior is not None:
+        return None, "grn prior"
+    known = known_regulators(genes)
+    return (known, "packaged human TF list") if known else (None, "none")
 
 
 def read_regulators(path) -> list[str]:

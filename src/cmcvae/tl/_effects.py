@@ -23,11 +23,12 @@ from cmcvae.effects import (
     SCREEN_ESTIMATORS,
     EffectEstimate,
     FeatureStats,
+    default_estimator,
     estimate_effects,
     feature_stats,
     intervention_stats,
-    known_regulators,
     read_regulators,
+    resolve_regulators,
     transformed_blocks,
 )
 from cmcvae.model import CMCVAE
@@ -124,17 +125,11 @@ class RunEffects:
         self.stats: FeatureStats = feature_stats(rna, prot if self.model.proteins else None,
                                                  self.model.genes, self.model.proteins)
         self.prior = run_prior(self.run)
-        if isinstance(regulators, (str, Path)):
-            regulators = read_regulators(regulators)
+        from_file = isinstance(regulators, (str, Path))
+        self.regulators, self.regulator_source = resolve_regulators(
+            self.model.genes, self.prior, read_regulators(regulators) if from_file else regulators)
+        if from_file:
             self.regulator_source = "file"
-        elif regulators is not None:
-            self.regulator_source = "given"
-        elif self.prior is not None:
-            self.regulator_source = "grn prior"
-        else:  # no knowledge given: the packaged human TF list, when the genes are human symbols
-            regulators = known_regulators(self.model.genes) or None
-            self.regulator_source = "packaged human TF list" if regulators else "none"
-        self.regulators = None if regulators is None else [str(r) for r in regulators]
         self.graph = _fitted_graph(self.run)
         self.interventions, self.pooled = _screen_stats(self.run, data, self.model, self.stats)
 
@@ -150,9 +145,8 @@ class RunEffects:
     def default_method(self) -> str:
         """:data:`SCREEN_DEFAULT` for a screen fit, :data:`DEFAULT_ESTIMATOR` otherwise, and
         ``correlation`` when there is nothing to adjust for (no prior, no regulator list)."""
-        if self.prior is None and self.regulators is None:
-            return "correlation"
-        return SCREEN_DEFAULT if self.interventions is not None else DEFAULT_ESTIMATOR
+        method = default_estimator(self.prior, self.regulators)
+        return SCREEN_DEFAULT if method != "correlation" and self.interventions is not None else method
 
     def available(self) -> list[str]:
         """The estimators this run can use (``ida`` needs ``edges.csv``, ``adjust*`` a prior or a

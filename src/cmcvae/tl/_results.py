@@ -44,7 +44,7 @@ import scipy.sparse as sp
 
 from cmcvae._errors import CMCVAEInputError
 from cmcvae._version import __version__
-from cmcvae.effects import DEFAULT_ESTIMATOR, estimate_effects, feature_stats, known_regulators
+from cmcvae.effects import default_estimator, estimate_effects, feature_stats, resolve_regulators
 from cmcvae.io import RESULT_KEY, get_counts, input_modalities, is_pathlike
 from cmcvae.model import CMCVAE
 from cmcvae.tl._effects import RunEffects
@@ -126,9 +126,8 @@ def _model_effects(model: CMCVAE, rna: ad.AnnData, prot: ad.AnnData, estimator: 
     stats = feature_stats(rna_counts[rows][:, genes], prot_counts[rows][:, proteins],
                           model.genes, model.proteins)
     prior = _model_prior(model)
-    regulators = None if prior is not None else (known_regulators(model.genes) or None)
-    if estimator is None:
-        estimator = DEFAULT_ESTIMATOR if prior is not None or regulators else "correlation"
+    regulators, _ = resolve_regulators(model.genes, prior, None)
+    estimator = estimator or default_estimator(prior, regulators)
     return estimate_effects(stats, estimator, prior=prior, regulators=regulators,
                             readout_modality="protein", model=model)
 
