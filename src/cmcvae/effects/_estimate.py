@@ -136,12 +136,19 @@ def _correlation(stats, sources, readouts, ctx):
 
 
 def _ridge(stats, sources, readouts, ctx):
-    genes = stats.index(stats.genes, RNA_MOD)
-    coef, lam = ridge_coefficients(stats, genes, _rd(stats, readouts, ctx), ctx.get("ridge_penalty"))
-    rows = pd.Index(stats.genes).get_indexer([str(s) for s in sources])
-    beta = coef[rows]
-    beta[_src(stats, sources)[:, None] == _rd(stats, readouts, ctx)[None, :]] = np.nan
+    beta, lam = _ridge_on(stats, stats, sources, readouts, ctx)
     return beta, np.full_like(beta, np.nan), {"penalty": lam}
+
+
+def _ridge_on(fit: FeatureStats, stats: FeatureStats, sources, readouts, ctx) -> tuple:
+    """Ridge coefficients from the moments ``fit`` (the run's, or pooled with a screen's cells);
+    NaN where a readout is the source itself."""
+    genes = fit.index(fit.genes, RNA_MOD)
+    coef, lam = ridge_coefficients(fit, genes, fit.index(readouts, ctx.get("readout_modality")),
+                                   ctx.get("ridge_penalty"))
+    beta = coef[pd.Index(fit.genes).get_indexer([str(s) for s in sources])]
+    beta[_src(stats, sources)[:, None] == _rd(stats, readouts, ctx)[None, :]] = np.nan
+    return beta, lam
 
 
 def _ida(stats, sources, readouts, ctx):
@@ -181,12 +188,7 @@ def _adjust_iv(stats, sources, readouts, ctx):
 
 def _ridge_pooled(stats, sources, readouts, ctx):
     pooled = ctx["pooled"]
-    genes = pooled.index(pooled.genes, RNA_MOD)
-    coef, lam = ridge_coefficients(pooled, genes, pooled.index(readouts, ctx.get("readout_modality")),
-                                   ctx.get("ridge_penalty"))
-    rows = pd.Index(pooled.genes).get_indexer([str(s) for s in sources])
-    beta = coef[rows]
-    beta[_src(stats, sources)[:, None] == _rd(stats, readouts, ctx)[None, :]] = np.nan
+    beta, lam = _ridge_on(pooled, stats, sources, readouts, ctx)
     return beta, np.full_like(beta, np.nan), {"penalty": lam, "n_cells": pooled.n_cells}
 
 
