@@ -7,15 +7,13 @@ and nothing the user owns is deleted or changed; a valid-but-unusual input still
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-from cmcvae.cli import main
+from tests._helpers import run_cli
 from tests.cli import _cases_data, _cases_force, _cases_modality, _cases_options, _cases_predict
 from tests.cli._cases import Case
 
@@ -33,51 +31,9 @@ def fitted(tmp_path_factory) -> Path:
                  ["fit", str(sim / "train.h5mu"), "--out", str(run), "--max-epochs", "2",
                   "--protein-map", str(sim / "protein_map.csv")],
                  ["validate", str(run), "--perturb", str(sim / "perturb.h5mu")]):
-        code, text = _run(args)
+        code, text = run_cli(args)
         assert code == 0, text
     return root
-
-
-def _run(args: list[str]) -> tuple[int, str]:
-    from _pytest.capture import CaptureFixture  # noqa: F401  (type only)
-    from _pytest.monkeypatch import MonkeyPatch
-
-    mp = MonkeyPatch()
-    mp.setattr(sys, "argv", ["cmcvae", *args])
-    out, err = _Capture(), _Capture()
-    mp.setattr(sys, "stdout", out)
-    mp.setattr(sys, "stderr", err)
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        mp.undo()
-    return code, out.getvalue() + err.getvalue()
-
-
-class _Capture:
-    """A text stream rich and click both accept."""
-
-    def __init__(self) -> None:
-        self._buf = io.StringIO()
-
-    def write(self, s: str) -> int:
-        return self._buf.write(s)
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return False
-
-    def getvalue(self) -> str:
-        return self._buf.getvalue()
-
-    @property
-    def encoding(self) -> str:
-        return "utf-8"
 
 
 def _snapshot(root: Path) -> dict[str, str]:
@@ -97,7 +53,7 @@ def test_bad_input(case: Case, fitted: Path, tmp_path: Path):
     if case.setup is not None:
         case.setup(root)
     before = _snapshot(root)
-    code, text = _run([_fill(a, root) for a in case.args])
+    code, text = run_cli([_fill(a, root) for a in case.args])
     flat = " ".join(text.split())
     assert "Traceback" not in text, text
     assert code == case.code, flat
