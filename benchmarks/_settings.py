@@ -21,7 +21,7 @@ from pathlib import Path
 #: the validation file of each readout
 READOUTS = {"protein": "validation.json", "rna": "validation_rna.json"}
 METRICS = ("auroc", "direction_accuracy")
-SETTINGS = ["default", "saturating", "sparse", "heldout_a", "heldout_b", "heldout_c"]
+SETTINGS = ["default", "saturating", "sparse", "heldout_a", "heldout_b", "heldout_c", "heldout_d"]
 
 
 def cli(*args: str, one_thread: bool = True) -> None:

@@ -115,9 +115,12 @@ def test_screen_errors(labels, key, control, match):
 
 def test_split_screen_counts_labels():
     labels = ["control"] * 50 + ["NT"] * 10 + ["G1"] * 12 + ["G2"] * 3 + [None] * 5
-    controls, record = split_screen(_labelled(labels), "perturbation", ["control", "NT"])
+    controls, record, (perturbed, targets) = split_screen(_labelled(labels), "perturbation",
+                                                          ["control", "NT"])
     assert controls.n_obs == 60
     assert record["interventions"] == {"G1": 12} and record["interventions_too_few"] == {"G2": 3}
+    # the perturbed cells handed to the structure model: the interventions' cells only
+    assert perturbed.n_obs == 12 and list(targets) == ["G1"] * 12
 
 
 def test_without_perturbation_key_nothing_changes(tmp_path):

@@ -170,6 +170,18 @@ def _interventions(model, out: Path) -> None:
         f"({len(info.get('interventions_in_model') or [])} on genes of the model"
         + (f"; {len(few)} labels with fewer than 10 cells left out" if few else "")
         + ") in interventions.csv.", highlight=False)
+    used = model.metrics.get("interventions") or {}
+    if used.get("in_likelihood"):
+        out_console.print(
+            f"The SEM's likelihood also holds {used['n_cells']:,} perturbed cells of "
+            f"{used['n_regimes']} perturbations as interventions ({used['n_targets_in_model']} "
+            f"on a modelled gene, {used['n_targets_outside_model']} outside the model as "
+            "environments).", highlight=False)
+    elif used:
+        why = used.get("reason") or ("sem_interventions is false" if model.config.arch == "sem"
+                                     else "arch 'latent' does not use them; --arch sem does")
+        out_console.print(f"The perturbed cells did not enter the structure model ({why}); the "
+                          "effect layer uses them.", highlight=False)
 
 
 def _devices(value: str) -> int | str:

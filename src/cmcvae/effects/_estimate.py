@@ -19,7 +19,7 @@ from scipy import stats as sps
 from cmcvae._constants import RNA_MOD
 from cmcvae._errors import CMCVAEInputError
 from cmcvae.effects._adjust import adjusted_effects
-from cmcvae.effects._ida import ida_effects
+from cmcvae.effects._ida import gene_graph, ida_effects
 from cmcvae.effects._interventions import (
     InterventionStats,
     linear_effects,
@@ -117,6 +117,14 @@ def _adjust(stats, sources, readouts, ctx, exclude_descendants=True):
                       "median_set_size": float(np.median(sizes)) if sizes else 0.0}
 
 
+def _adjust_graph(stats, sources, readouts, ctx):
+    regs = _regulators(ctx)
+    sets = regulator_sets(sources, regs, stats.lookup(RNA_MOD), gene_graph(ctx["graph"]), True)
+    beta, se = adjusted_effects(stats.corr, _src(stats, sources), _rd(stats, readouts, ctx), sets,
+                                stats.n_cells)
+    return beta, se, {"median_set_size": float(np.median([len(x) for x in sets])) if sets else 0.0}
+
+
 def _adjust_all(stats, sources, readouts, ctx):
     return _adjust(stats, sources, readouts, ctx, exclude_descendants=False)
 
@@ -207,6 +215,10 @@ ESTIMATORS: dict[str, Estimator] = {e.name: e for e in (
               "descendants in the prior", ("prior or regulators",),
               "back-door adjustment; Maathuis et al. 2009 (IDA) with a knowledge-based set",
               _adjust),
+    Estimator("adjust_graph", "regression on the gene and the regulators that are not its "
+              "descendants in the fitted graph (arch='sem' on a screen learns the orientation "
+              "from the perturbed cells)", ("graph", "prior or regulators"),
+              "back-door adjustment with the learned ancestry", _adjust_graph),
     Estimator("adjust_all", "regression on the gene and every regulator in the data",
               ("prior or regulators",), "back-door adjustment with all TFs", _adjust_all),
     Estimator("adjust_parents", "regression on the gene and its TFs in the prior",
@@ -323,8 +335,8 @@ def default_estimator(prior: pd.DataFrame | None, regulators: Sequence[str] | No
 
 
 def _check_needs(method, prior, regulators, graph, model, stats: FeatureStats) -> None:
-    if method == "ida" and graph is None:
-        raise CMCVAEInputError("The 'ida' estimator needs the fitted graph (edges.csv).")
+    if method in ("ida", "adjust_graph") and graph is None:
+        raise CMCVAEInputError(f"The {method!r} estimator needs the fitted graph (edges.csv).")
     if method == "propagate" and model is None:
         raise CMCVAEInputError("The 'propagate' estimator needs the fitted model.")
     if method == "adjust_parents" and prior is None:

@@ -22,7 +22,7 @@ from cmcvae._constants import RNA_MOD
 from cmcvae.effects._adjust import adjusted_effects
 from cmcvae.effects._stats import FeatureStats
 
-__all__ = ["MAX_AMBIGUOUS", "ida_effects"]
+__all__ = ["MAX_AMBIGUOUS", "gene_graph", "ida_effects"]
 
 #: at most this many ambiguous neighbours (the strongest edges) are enumerated: 2⁶ parent sets
 MAX_AMBIGUOUS = 6
@@ -32,7 +32,7 @@ def ida_effects(stats: FeatureStats, sources: Sequence[str], rd: np.ndarray,
                 graph: pd.DataFrame, prior: nx.DiGraph, regulators: set[str]) -> tuple:
     """Conservative IDA effects (beta, se, number of parent sets per source) on readout positions."""
     features = stats.lookup(RNA_MOD)
-    fitted = _gene_graph(graph)
+    fitted = gene_graph(graph)
     beta = np.full((len(sources), len(rd)), np.nan)
     se = np.full_like(beta, np.nan)
     n_sets = np.zeros(len(sources), dtype=int)
@@ -47,7 +47,7 @@ def ida_effects(stats: FeatureStats, sources: Sequence[str], rd: np.ndarray,
     return beta, se, n_sets
 
 
-def _gene_graph(graph: pd.DataFrame) -> nx.DiGraph:
+def gene_graph(graph: pd.DataFrame) -> nx.DiGraph:
     """The fitted gene→gene edges (``edges.csv`` rows with both modalities ``rna``), |weight|."""
     rows = graph
     if "source_modality" in graph:

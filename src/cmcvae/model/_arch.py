@@ -110,6 +110,8 @@ class Architecture:
         self.data: Any = None
         self.stats: dict[str, np.ndarray] = {}
         self.A_dag: np.ndarray | None = None
+        #: a screen's perturbed cells (:class:`cmcvae.model.sem.InterventionData`) or ``None``
+        self.interventions: Any = None
 
     # ------------------------------------------------------------------ building
     def build(self, inputs: ModelInputs, donor_codes: np.ndarray, train_rows: np.ndarray) -> None:

@@ -42,7 +42,9 @@ class CMCVAEConfig:
     its ``n_latent_rna`` / ``n_latent_protein`` are set to the numbers of genes and proteins
     (the SEM is a latent SCM with identity loadings). ``sem_score`` picks the SEM's score
     (``"nv"``, ``"ls"`` or ``"me"``, see :func:`cmcvae.model.sem.fit_sem`); ``sem_prior_orient`` forbids
-    the reverse of every training prior edge.
+    the reverse of every training prior edge. ``sem_interventions`` puts a screen's perturbed
+    cells (:meth:`CMCVAE.set_interventions`) in the SEM's likelihood; false gives the
+    observational-only fit of the same model (the baseline a screen fit is judged against).
     """
 
     # architecture
@@ -95,6 +97,7 @@ class CMCVAEConfig:
     sem_score: str = "nv"
     sem_lambda_prior: float = 0.0
     sem_prior_orient: bool = False
+    sem_interventions: bool = True
 
     def __setattr__(self, name: str, value: Any) -> None:
         """Every field is checked against :data:`FIELD_RULES` when it is set (also at creation)."""
@@ -221,6 +224,7 @@ FIELD_RULES: dict[str, Rule] = {
     "sem_score": Rule("choice", choices=("nv", "ls", "me")),
     "sem_lambda_prior": real(0),
     "sem_prior_orient": Rule("bool"),
+    "sem_interventions": Rule("bool"),
 }
 
 _DEFAULTS: dict[str, Any] = {

@@ -28,6 +28,7 @@ from cmcvae.graph.networks import matched_pair_effects, top_edges
 from cmcvae.model._arch import Architecture, Priors, TrainResult
 from cmcvae.model._config import CMCVAEConfig
 from cmcvae.model._inputs import make_setup, read_inputs
+from cmcvae.model._interventions import read_interventions
 from cmcvae.model._registry import ARCHITECTURES
 from cmcvae.model._split import split_cells
 from cmcvae.model._training import TrainingMixin
@@ -154,12 +155,40 @@ class CMCVAE(TrainingMixin):
         """The training data the architecture built (``None`` for a loaded model)."""
         return None if self._arch is None else self._arch.data
 
+    def set_interventions(self, mdata: md.MuData | ad.AnnData, labels: Any) -> None:
+        """Add a screen's perturbed cells to the training data (call before :meth:`train`).
+
+        The model's own cells are then the observational (control) cells, ``mdata`` the
+        perturbed ones with each cell's target in ``labels``. With ``arch="sem"`` every
+        perturbation with at least 10 cells on donors that have control cells enters the
+        likelihood as a mean shift against those controls: a target among the features gets
+        a free footprint on itself, any other target an unknown, sparse footprint
+        (:mod:`cmcvae.model.sem._shifts`). ``arch="latent"`` trains on the control cells only
+        (``metrics["interventions"]["in_likelihood"]`` is then false).
+
+        Parameters
+        ----------
+        mdata
+            The perturbed cells, registered like the model's data (same features).
+        labels
+            Each perturbed cell's target (an ``obs`` column's values).
+        """
+        if self._arch is None:
+            raise CMCVAEInputError("set_interventions needs a model built on data, not a loaded one.")
+        self._arch.interventions = read_interventions(mdata, self.setup, labels, self.genes,
+                                                      self.proteins, self.donors)
+
     def _set_trained(self, result: TrainResult) -> None:
         """Keep a training's history and metrics (the data sizes and history appended)."""
         self.history = result.history
         self.is_trained = True
+        screen = None
+        if self._arch is not None and self._arch.interventions is not None \
+                and "interventions" not in result.metrics:  # latent, or sem_interventions=False
+            screen = {"interventions": {"in_likelihood": False}}
         self.metrics = {
             **result.metrics,
+            **(screen or {}),
             "n_cells": int(len(self.split)),
             "n_genes": len(self.genes),
             "n_proteins": len(self.proteins),

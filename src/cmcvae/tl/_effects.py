@@ -157,7 +157,9 @@ class RunEffects:
                 continue
             if name == "adjust_parents" and self.prior is None:
                 continue
-            if name == "ida" and self.graph is None:
+            if name in ("ida", "adjust_graph") and self.graph is None:
+                continue
+            if name == "adjust_graph" and self.prior is None and self.regulators is None:
                 continue
             if name in SCREEN_ESTIMATORS and self.interventions is None:
                 continue

@@ -279,14 +279,16 @@ def _build_model(data: Any, batch_key: str | None, priors: dict[str, Any], cfg: 
                  screen: tuple[str, list[str]] | None = None) -> tuple[CMCVAE, dict[str, Any] | None]:
     """Read what was given as paths, register the data and make the (untrained) model.
 
-    With ``screen`` (perturbation key, control labels) the model gets the control cells only;
-    the screen's record (:func:`split_screen`) comes back beside it (``None`` without).
+    With ``screen`` (perturbation key, control labels) the model's cells are the control cells
+    and the perturbed cells of the run's interventions are added with
+    :meth:`CMCVAE.set_interventions`; the screen's record (:func:`split_screen`) comes back
+    beside it (``None`` without).
     """
     if not isinstance(data, (md.MuData, ad.AnnData)):
         data = read_fit_data(data, modality, backed)
-    record = None
+    record = perturbed = None
     if screen is not None:
-        data, record = split_screen(data, *screen)
+        data, record, perturbed = split_screen(data, *screen)
     grn, ppi, pmap = (priors[key] for key in _INPUTS)
     grn = read_network(grn, "GRN prior") if isinstance(grn, (str, Path)) else grn
     ppi = read_network(ppi, "PPI prior") if isinstance(ppi, (str, Path)) else ppi
@@ -294,7 +296,12 @@ def _build_model(data: Any, batch_key: str | None, priors: dict[str, Any], cfg: 
     if pmap is None and modality == "both" and isinstance(data.uns.get("protein_map"), pd.DataFrame):
         pmap = data.uns["protein_map"]  # written by `cmcvae prepare`
     setup_fit_data(data, modality, batch_key)
-    return CMCVAE(data, grn_prior=grn, ppi_prior=ppi, protein_map=pmap, config=cfg), record
+    model = CMCVAE(data, grn_prior=grn, ppi_prior=ppi, protein_map=pmap, config=cfg)
+    if perturbed is not None:
+        cells, labels = perturbed
+        setup_fit_data(cells, modality, batch_key)
+        model.set_interventions(cells, labels)
+    return model, record
 
 
 def _run_files() -> tuple[str, ...]:

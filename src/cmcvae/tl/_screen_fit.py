@@ -1,10 +1,11 @@
 """A fit on a perturbation screen (``cmcvae fit DATA --perturbation-key KEY --control-label LABELS``).
 
 The data holds control cells and perturbed cells: ``obs[KEY]`` names each cell's targeted gene,
-the control cells carry one of the control labels. As a documented first step the structure
-model (:class:`~cmcvae.CMCVAE`, both archs) is trained on the control cells only (observational
-data); the perturbed cells are left to the effect layer, which reads them back with
-:func:`cmcvae.tl._fitted.intervention_counts`. The run records what it was given in ``run.json``
+the control cells carry one of the control labels. The structure model's cells are the control
+cells (observational data); the perturbed cells are added with
+:meth:`~cmcvae.CMCVAE.set_interventions` — ``arch="sem"`` puts them in its likelihood (mean
+shifts with a known or unknown footprint), ``arch="latent"`` does not use them. The effect layer
+reads them back with :func:`cmcvae.tl._fitted.intervention_counts`. The run records what it was given in ``run.json``
 (:func:`screen_record`) and ``interventions.csv`` (:func:`interventions_table`); ``cmcvae
 validate`` then leaves the perturbations seen in training out of its scores
 (:func:`trained_perturbations`, :func:`drop_trained`).
@@ -68,8 +69,9 @@ def obs_labels(data: md.MuData | ad.AnnData, key: str) -> pd.Series:
 
 
 def split_screen(data: md.MuData | ad.AnnData, perturbation_key: str,
-                 control_label: str | Sequence[str]) -> tuple[md.MuData | ad.AnnData, dict[str, Any]]:
-    """The control cells of a screen (a copy) and what the screen holds.
+                 control_label: str | Sequence[str],
+                 ) -> tuple[md.MuData | ad.AnnData, dict[str, Any], tuple[Any, np.ndarray]]:
+    """The control cells of a screen (a copy), what the screen holds, and its perturbed cells.
 
     Parameters
     ----------
@@ -83,9 +85,10 @@ def split_screen(data: md.MuData | ad.AnnData, perturbation_key: str,
     Returns
     -------
     tuple
-        The control cells, and the screen record: ``perturbation_key``, ``control_label``
+        The control cells; the screen record: ``perturbation_key``, ``control_label``
         (list), ``interventions`` (``{target: n_cells}`` for labels with at least
-        :data:`MIN_INTERVENTION_CELLS` cells) and ``interventions_too_few`` (the others).
+        :data:`MIN_INTERVENTION_CELLS` cells) and ``interventions_too_few`` (the others); and
+        the cells of the interventions (a copy) with their labels.
 
     Raises
     ------
@@ -127,7 +130,8 @@ def split_screen(data: md.MuData | ad.AnnData, perturbation_key: str,
         "interventions_too_few": {str(k): int(n) for k, n in counts.items()
                                   if n < MIN_INTERVENTION_CELLS},
     }
-    return data[is_control].copy(), record
+    chosen = labels.isin(list(record["interventions"])).to_numpy()
+    return data[is_control].copy(), record, (data[chosen].copy(), labels[chosen].to_numpy())
 
 
 def screen_record(record: dict[str, Any], genes: Sequence[str]) -> dict[str, Any]:

@@ -50,7 +50,9 @@ class SEMArch(Architecture):
             log.info("max_epochs does not apply to arch='sem' (iterations come from sem_stages).")
         result = train_sem(self.data, train_rows, self.config, genes=self.genes,
                            proteins=self.proteins, priors=self.priors, counts=self.counts,
-                           accelerator=accelerator, progress=progress)
+                           accelerator=accelerator, progress=progress,
+                           interventions=self.interventions if self.config.sem_interventions
+                           else None)
         self.module.W.copy_(torch.from_numpy(result.W))
         self.A_dag = result.W_dag
         self.stats = result.stats

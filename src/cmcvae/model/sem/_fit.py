@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from cmcvae.model._dagma import h_dagma, inverse_and_grad, spectral_radius
+from cmcvae.model.sem._shifts import InterventionShifts, ShiftTerm, shift_misfit
 
 #: ``(μ, s, iterations)`` per stage of the central path.
 DEFAULT_STAGES: tuple[tuple[float, float, int], ...] = (
@@ -43,7 +44,8 @@ SCORES = ("nv", "ls", "me")
 MIN_VARIANCE = 1e-3
 
 
-def sem_score(rho: torch.Tensor, W: torch.Tensor, score: str = "nv") -> tuple[torch.Tensor, torch.Tensor]:
+def sem_score(rho: torch.Tensor, W: torch.Tensor, score: str = "nv",
+              shift: ShiftTerm | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Score of ``W`` on correlation ``rho`` and its gradient.
 
     Parameters
@@ -54,6 +56,9 @@ def sem_score(rho: torch.Tensor, W: torch.Tensor, score: str = "nv") -> tuple[to
         ``d × d`` weighted adjacency.
     score
         ``"nv"`` (``½ Σ log r_j``) or ``"ls"`` (``½ Σ r_j``).
+    shift
+        A screen's regimes (:mod:`cmcvae.model.sem._shifts`): their misfit
+        (:func:`~cmcvae.model.sem._shifts.shift_misfit`) is added to every ``r_j``.
 
     Returns
     -------
@@ -63,6 +68,10 @@ def sem_score(rho: torch.Tensor, W: torch.Tensor, score: str = "nv") -> tuple[to
     A = torch.eye(W.shape[0], dtype=W.dtype, device=W.device) - W
     K = rho @ A
     r = (A * K).sum(dim=0)
+    if shift is not None:
+        misfit, d_misfit = shift_misfit(W, shift)
+        r = r + misfit
+        K = K - 0.5 * d_misfit  # ∂r_j/∂W[:, j] = −2 K[:, j] + ∂misfit_j/∂W[:, j]
     if score == "nv":
         return 0.5 * torch.log(r).sum(), -K / r[None, :]
     return 0.5 * r.sum(), -K
@@ -158,6 +167,7 @@ def fit_sem(rho: np.ndarray, *, l1: float = 0.1,
             allowed: np.ndarray | None = None, noise_init: float = 0.5,
             dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu",
             callback: Callable[[dict[str, Any]], None] | None = None,
+            shifts: InterventionShifts | None = None,
             ) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Fit a linear SEM ``x = Wᵀx + e`` to a correlation matrix along DAGMA's central path.
 
@@ -195,6 +205,9 @@ def fit_sem(rho: np.ndarray, *, l1: float = 0.1,
         benchmark and twice as fast).
     callback
         Called with each stage's history record when the stage ends.
+    shifts
+        A screen's perturbed cells as mean shifts (:mod:`cmcvae.model.sem._shifts`): their
+        misfit joins the ``"nv"``/``"ls"`` score (the interventional likelihood).
 
     Returns
     -------
@@ -211,6 +224,8 @@ def fit_sem(rho: np.ndarray, *, l1: float = 0.1,
     """
     if score not in SCORES:
         raise ValueError(f"score must be one of {SCORES}, not {score!r}")
+    if shifts is not None and score == "me":
+        raise ValueError("interventions (shifts) need score 'nv' or 'ls', not 'me'")
     R = torch.as_tensor(np.asarray(rho), dtype=dtype, device=device)
     d = R.shape[0]
     off = 1.0 - torch.eye(d, dtype=dtype, device=device)
@@ -228,7 +243,8 @@ def fit_sem(rho: np.ndarray, *, l1: float = 0.1,
         dst = torch.as_tensor(np.asarray(prior[1]), dtype=torch.long, device=device)
     else:
         src = dst = None
-    problem = _Problem(R, score, l1, lambda_prior, margin, src, dst, off)
+    shift = None if shifts is None else ShiftTerm.from_shifts(shifts, dtype, device)
+    problem = _Problem(R, score, l1, lambda_prior, margin, src, dst, off, shift)
     history: list[dict[str, Any]] = []
     for k, (mu, s, n_iter) in enumerate(stages):
         start = time.perf_counter()
@@ -250,7 +266,7 @@ class _Problem:
     """What one fit minimises, apart from the stage's ``μ`` and ``s``.
 
     ``off`` masks the entries ``W`` may use (no diagonal; ``allowed``); ``src``/``dst`` are
-    the prior edges of the hinge (``None``: no hinge).
+    the prior edges of the hinge (``None``: no hinge); ``shift`` the screen's regimes.
     """
 
     R: torch.Tensor
@@ -261,6 +277,7 @@ class _Problem:
     src: torch.Tensor | None
     dst: torch.Tensor | None
     off: torch.Tensor
+    shift: ShiftTerm | None = None
 
 
 def _shrink_into_domain(W: torch.Tensor, limit: float) -> tuple[torch.Tensor, int]:
@@ -276,7 +293,7 @@ def _score_gradients(problem: _Problem, W: torch.Tensor,
                      noise: list[torch.Tensor]) -> list[torch.Tensor] | None:
     """Gradients of the score in ``W`` (and the noise variances); ``None`` when ``Σ`` fails."""
     if problem.score != "me":
-        return [sem_score(problem.R, W, problem.score)[1]]
+        return [sem_score(problem.R, W, problem.score, problem.shift)[1]]
     try:
         return list(me_score(problem.R, W, *noise)[1:])
     except torch.linalg.LinAlgError:
@@ -360,7 +377,9 @@ def _record(k: int, mu: float, s: float, n_iter: int, W: torch.Tensor, problem: 
     if score == "me":
         value = float(me_score(R.double(), W.double(), *(v.double() for v in noise))[0])
     else:
-        value = float(sem_score(R.double(), W.double(), score)[0])
+        shift = None if problem.shift is None else ShiftTerm(*(t.double() if t.is_floating_point()
+                                                                else t for t in problem.shift))
+        value = float(sem_score(R.double(), W.double(), score, shift)[0])
     h = float(h_dagma(W.double().cpu(), s))
     l1_norm = float(W.abs().sum())
     hinge = (_margin_gradient(W, problem.src, problem.dst, problem.margin)[0]

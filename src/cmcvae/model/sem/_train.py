@@ -25,9 +25,15 @@ from cmcvae.model._arch import Priors, acyclicity_metrics, prior_edges
 from cmcvae.model._config import CMCVAEConfig
 from cmcvae.model.sem._fit import fit_sem, prior_orientation_mask
 from cmcvae.model.sem._module import SEMData
+from cmcvae.model.sem._shifts import InterventionData, intervention_shifts
 from cmcvae.model.sem._thinning import thinned_correlation, value_correlation
 
 log = logging.getLogger("cmcvae")
+
+#: why a screen's perturbed cells can be left out of the likelihood
+NO_MATCHED_CONTROLS = ("no perturbation has 10 cells on a donor (batch) that has control cells: "
+                       "a shift is measured against controls of the same donor, so include the "
+                       "screen's own control cells")
 
 
 @dataclass
@@ -131,7 +137,8 @@ def _stage_reporter(n_stages: int, progress: bool):
 
 def train_sem(data: SEMData, train_rows: np.ndarray, config: CMCVAEConfig, *,
               genes: list[str], proteins: list[str], priors: Priors, counts: bool = True,
-              accelerator: str = "cpu", progress: bool = False) -> SEMFit:
+              accelerator: str = "cpu", progress: bool = False,
+              interventions: InterventionData | None = None) -> SEMFit:
     """Fit the feature-level SEM on the training cells.
 
     Parameters
@@ -153,6 +160,10 @@ def train_sem(data: SEMData, train_rows: np.ndarray, config: CMCVAEConfig, *,
     progress
         Print the correlation step and one line per DAGMA stage to stderr (long fits at
         thousands of features take minutes on a CPU).
+    interventions
+        A screen's perturbed cells: their mean shifts against the control cells of the same
+        donors enter the likelihood (:mod:`cmcvae.model.sem._shifts`); ``data`` then holds the
+        control cells.
     """
     c = config
     start = time.perf_counter()
@@ -163,6 +174,14 @@ def train_sem(data: SEMData, train_rows: np.ndarray, config: CMCVAEConfig, *,
         print(f"SEM: noise-corrected correlation of {len(train_rows):,} cells × {rho.shape[0]:,} "
               f"features in {t_corr:.1f} s; fitting {n_iter} DAGMA iterations in "
               f"{len(c.sem_stages)} stages…", file=sys.stderr, flush=True)
+    shifts = None
+    if interventions is not None:
+        shifts = intervention_shifts((data.rna, data.prot, data.donor), interventions,
+                                     [*genes, *proteins], info["signal_sd"], len(train_rows),
+                                     counts=counts)
+        info["interventions"] = ({**shifts.summary(), "in_likelihood": True} if shifts is not None
+                                 else {"n_regimes": 0, "n_cells": 0, "in_likelihood": False,
+                                       "reason": NO_MATCHED_CONTROLS})
     prior = _prior_indices(priors, genes, proteins)
     allowed = (prior_orientation_mask(rho.shape[0], *prior)
                if c.sem_prior_orient and prior is not None else None)
@@ -170,7 +189,7 @@ def train_sem(data: SEMData, train_rows: np.ndarray, config: CMCVAEConfig, *,
                          prior=prior, lambda_prior=c.sem_lambda_prior,
                          margin=c.prior_margin, guard_margin=c.guard_margin, allowed=allowed,
                          device=_device(accelerator),
-                         callback=_stage_reporter(len(c.sem_stages), progress))
+                         callback=_stage_reporter(len(c.sem_stages), progress), shifts=shifts)
     noise = {key: np.asarray(history[-1].pop(key)) for key in
              ("exogenous_variance", "measurement_variance") if history and key in history[-1]}
     t_fit = time.perf_counter() - start - t_corr
@@ -184,7 +203,10 @@ def train_sem(data: SEMData, train_rows: np.ndarray, config: CMCVAEConfig, *,
     timings = {"fit_seconds": elapsed, "correlation_seconds": t_corr, "sem_seconds": t_fit,
                "projection_seconds": elapsed - t_corr - t_fit,
                "cells_per_second": len(train_rows) / max(elapsed, 1e-9)}
+    screen = info.pop("interventions", None)
     metrics = _metrics(W, W_dag, c.threshold, removed, order_on, info, history, timings)
+    if screen is not None:
+        metrics["interventions"] = screen
     return SEMFit(W, W_dag, stats, history, metrics)
 
 

@@ -1,0 +1,83 @@
+"""A screen fit with ``--arch sem``: the perturbed cells enter the SEM's likelihood."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import anndata as ad
+import mudata as md
+import numpy as np
+import pytest
+
+from cmcvae import CMCVAE
+from tests._helpers import run_cli
+
+TRAINED = ("TF001", "TF002", "TF003")
+
+
+def _screen_with_controls(sim: Path, out: Path) -> Path:
+    """Atlas cells and the screen's own controls (``control``) plus three knockdowns' cells."""
+    train, pert = md.read_h5mu(sim / "train.h5mu"), md.read_h5mu(sim / "perturb.h5mu")
+    keep = pert.obs["perturbation"].isin([*TRAINED, "control"]).to_numpy()
+    mods = {}
+    for name in ("rna", "prot"):
+        atlas = train.mod[name].copy()
+        atlas.obs = atlas.obs[["donor"]].astype(str).assign(perturbation="control")
+        screen = pert.mod[name][keep].copy()
+        screen.obs = screen.obs[["donor", "perturbation"]].astype(str)
+        mods[name] = ad.concat([atlas, screen], join="outer", merge="same")
+    data = md.MuData(mods)
+    for col in ("perturbation", "donor"):
+        data.obs[col] = mods["rna"].obs[col].astype(str).to_numpy()
+    data.write(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def sem_screen(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sem_screen")
+    code, text = run_cli(["simulate", "--out", root / "sim", "--cells", "800", "--genes", "40",
+                          "--proteins", "6", "--perturbations", "6", "--seed", "0"])
+    assert code == 0, text
+    screen = _screen_with_controls(root / "sim", root / "screen.h5mu")
+    (root / "observational.json").write_text(json.dumps({"sem_interventions": False}))
+    runs, texts = {}, {}
+    for name, extra in (("sem", []), ("obs", ["--config", root / "observational.json"])):
+        runs[name] = root / name
+        code, texts[name] = run_cli(["fit", screen, "--out", runs[name], "--arch", "sem",
+                                     "--batch-key", "donor", "--perturbation-key", "perturbation",
+                                     "--control-label", "control", "--seed", "0",
+                                     "--grn-prior", root / "sim" / "priors" / "grn.csv", *extra])
+        assert code == 0, texts[name]
+    return {"root": root, "runs": runs, "texts": texts}
+
+
+def test_perturbed_cells_enter_the_likelihood(sem_screen):
+    metrics = json.loads((sem_screen["runs"]["sem"] / "metrics.json").read_text())
+    assert metrics["interventions"] == {"n_regimes": 3, "n_cells": 3 * 100, "n_targets_in_model": 3,
+                                        "n_targets_outside_model": 0, "in_likelihood": True}
+    assert "likelihood also holds 300 perturbed cells of 3 perturbations" in \
+        " ".join(sem_screen["texts"]["sem"].split())
+
+
+def test_observational_only_fit_of_the_same_model(sem_screen):
+    runs = sem_screen["runs"]
+    metrics = json.loads((runs["obs"] / "metrics.json").read_text())
+    assert metrics["interventions"] == {"in_likelihood": False}
+    assert "sem_interventions is false" in " ".join(sem_screen["texts"]["obs"].split())
+    # same cells, split and seed: the weights differ only through the perturbed cells
+    with_screen, without = (CMCVAE.load(runs[k] / "model").get_adjacency(thresholded=False)
+                            for k in ("sem", "obs"))
+    assert with_screen.shape == without.shape and not np.allclose(with_screen, without)
+    assert (runs["sem"] / "split.csv").read_bytes() == (runs["obs"] / "split.csv").read_bytes()
+
+
+def test_validate_scores_the_learned_graph_estimators(sem_screen):
+    run, sim = sem_screen["runs"]["sem"], sem_screen["root"] / "sim"
+    code, text = run_cli(["validate", run, "--perturb", sim / "perturb.h5mu"])
+    assert code == 0, text
+    v = json.loads((run / "validation.json").read_text())
+    assert {"adjust_graph", "ida", "propagate", "adjust_iv", "ridge_pooled", "linear"} <= set(v["methods"])
+    assert sorted(v["filtering"]["trained_perturbations_excluded"]) == list(TRAINED)
+    assert 0.0 <= v["adjust_graph"]["auroc"] <= 1.0
