@@ -78,6 +78,7 @@ def test_validate_scores_the_learned_graph_estimators(sem_screen):
     code, text = run_cli(["validate", run, "--perturb", sim / "perturb.h5mu"])
     assert code == 0, text
     v = json.loads((run / "validation.json").read_text())
-    assert {"adjust_graph", "ida", "propagate", "adjust_iv", "ridge_pooled", "linear"} <= set(v["methods"])
+    assert {"adjust_graph", "ida", "propagate", "adjust_iv", "ridge_pooled", "linear",
+            "stack"} <= set(v["methods"])
     assert sorted(v["filtering"]["trained_perturbations_excluded"]) == list(TRAINED)
     assert 0.0 <= v["adjust_graph"]["auroc"] <= 1.0

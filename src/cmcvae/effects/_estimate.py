@@ -29,6 +29,7 @@ from cmcvae.effects._interventions import (
 )
 from cmcvae.effects._ridge import ridge_coefficients
 from cmcvae.effects._sets import check_regulators, parent_sets, prior_graph, regulator_sets
+from cmcvae.effects._stack import MIN_TRAINED, combine, stack_weights, trained_examples
 from cmcvae.effects._stats import FeatureStats
 
 __all__ = ["DEFAULT_ESTIMATOR", "ESTIMATORS", "SCREEN_ESTIMATORS", "EffectEstimate", "Estimator",
@@ -210,6 +211,36 @@ def _propagate(stats, sources, readouts, ctx):
     return beta, np.full_like(beta, np.nan), {}
 
 
+#: the observational estimators a stack may weight (those the run can use)
+STACK_BASE = ("adjust", "adjust_all", "adjust_parents", "correlation", "ridge")
+
+
+def _stack_base(ctx: dict) -> list[str]:
+    has_regs = ctx.get("prior") is not None or ctx.get("regulators") is not None
+    return [m for m in STACK_BASE if (m not in ("adjust", "adjust_all") or has_regs)
+            and (m != "adjust_parents" or ctx.get("prior") is not None)]
+
+
+def _stack(stats, sources, readouts, ctx):
+    iv = _screen(ctx)
+    trained, rows, observed = trained_examples(iv.shift, iv.z, iv.targets, list(stats.names))
+    trained = [t for t in trained if t in set(stats.genes)]
+    base = _stack_base(ctx)
+    if len(trained) < MIN_TRAINED:
+        raise CMCVAEInputError(
+            f"The 'stack' estimator weights the observational estimators by the screen's trained "
+            f"knockdowns, but only {len(trained)} of them lowered their own target (z ≤ −3; "
+            f"{MIN_TRAINED} needed): choose another estimator (e.g. adjust).")
+    rd = _rd(stats, readouts, ctx)
+    predictions = {m: ESTIMATORS[m].fn(stats, trained, readouts, ctx)[0] for m in base}
+    self_pairs = _src(stats, trained)[:, None] == rd[None, :]
+    weights = stack_weights(predictions, observed[:, rd], self_pairs)
+    if not any(w > 0 for w in weights.values()):
+        weights = {m: float(m == base[0]) for m in base}
+    beta = combine(weights, lambda m: ESTIMATORS[m].fn(stats, sources, readouts, ctx)[0])
+    return beta, np.full_like(beta, np.nan), {"weights": weights, "n_trained": len(trained)}
+
+
 ESTIMATORS: dict[str, Estimator] = {e.name: e for e in (
     Estimator("adjust", "regression on the gene and the regulators (prior TFs) that are not its "
               "descendants in the prior", ("prior or regulators",),
@@ -242,6 +273,9 @@ ESTIMATORS: dict[str, Estimator] = {e.name: e for e in (
               ("screen",), "baseline (Ahlmann-Eltze et al. 2025)", _mean),
     Estimator("ridge_pooled", "ridge on the control and perturbed cells pooled", ("screen",),
               "baseline", _ridge_pooled),
+    Estimator("stack", "the observational estimators, weighted (non-negative least squares) by "
+              "how well each predicts the trained knockdowns' shifts", ("screen",),
+              "stacked regression (Breiman 1996) on the screen's trained perturbations", _stack),
 )}
 
 #: the estimators that need a screen fit's perturbed cells
