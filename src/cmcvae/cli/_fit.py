@@ -44,7 +44,7 @@ def fit(
     preload: Annotated[bool, typer.Option("--preload", help="Copy the data to the GPU once and build minibatches there (with --accelerator gpu).")] = False,
     backed: Annotated[bool, typer.Option("--backed", help="Out-of-core: leave the RNA matrix of DATA (.h5mu with modalities rna, prot, e.g. from cmcvae prepare) on disk and read each minibatch's cells from it.")] = False,
     modality: Annotated[str | None, typer.Option("--modality", help="Which modalities to fit: both (default; RNA and protein), rna (RNA only: DATA may be an RNA-only .h5ad with counts in X or layers['counts'], or a .h5mu whose protein modality is left out) or protein (proteins only). --protein-map and --ppi-prior are refused with rna, --grn-prior and --protein-map with protein.")] = None,
-    perturbation_key: Annotated[str | None, typer.Option("--perturbation-key", help="Fit on a perturbation screen: the obs column naming each cell's targeted gene. The structure model trains on the control cells only; the perturbed cells are recorded as the run's interventions (run.json, interventions.csv) and `cmcvae validate` leaves them out of its scores.")] = None,
+    perturbation_key: Annotated[str | None, typer.Option("--perturbation-key", help="Fit on a perturbation screen: the obs column naming each cell's targeted gene. The control cells are the observational data; with --arch sem the perturbed cells enter the likelihood as interventions (mean shifts; a target outside the model as an environment), with --arch latent only the effect layer uses them. They are recorded as the run's interventions (run.json, interventions.csv) and `cmcvae validate` leaves them out of its scores.")] = None,
     control_label: Annotated[str | None, typer.Option("--control-label", help="With --perturbation-key: label(s) of the control cells, comma-separated (e.g. 'control,NT'; default control).")] = None,
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue the interrupted fit in this run folder from its last checkpoint (checkpoints/last.ckpt in it), with the data, priors, config and seed it was started with; then write the run folder.")] = None,
     force: Force = False,
@@ -164,7 +164,7 @@ def _interventions(model, out: Path) -> None:
     n_train = int((model.split == "train").sum()) if hasattr(model, "split") else None
     few = info.get("interventions_too_few") or {}
     out_console.print(
-        "Screen: the structure model trained on the control cells"
+        "Screen: the control cells are the observational data"
         + (f" ({n_train} in the training split)" if n_train is not None else "")
         + f"; {len(info.get('interventions') or {})} interventions recorded "
         f"({len(info.get('interventions_in_model') or [])} on genes of the model"

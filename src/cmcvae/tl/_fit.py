@@ -108,8 +108,10 @@ def fit_run(data: str | Path | md.MuData | ad.AnnData, out: str | Path, *, batch
         ``.h5mu``, see :mod:`cmcvae.tl._modality`). Recorded in ``run.json``.
     perturbation_key
         Fit on a perturbation screen: the ``obs`` column naming each cell's targeted gene.
-        The structure model trains on the control cells only (``split.csv`` covers them);
-        the perturbed cells are recorded as the run's interventions (``run.json``
+        The control cells are the model's observational cells (``split.csv`` covers them);
+        the perturbed cells are added as interventions (:meth:`CMCVAE.set_interventions`:
+        in the likelihood of ``arch="sem"``, unused by ``arch="latent"``; ``metrics.json``
+        ``interventions``) and recorded as the run's interventions (``run.json``
         ``interventions``, ``interventions_too_few``, ``interventions_in_model``;
         ``interventions.csv``) for the effect layer (:mod:`cmcvae.tl._screen_fit`).
         ``None`` (the default): every cell is observational data.

@@ -86,7 +86,7 @@ def training_counts(run: Path, data: str | Path | md.MuData | ad.AnnData | None,
     obs_names = (rna if rna is not None else prot).obs_names
     cells = _training_cells(run / "split.csv", obs_names)
     info = json_or_empty(run / "run.json")
-    if info.get("perturbation_key"):  # a screen fit trained on its control cells only
+    if info.get("perturbation_key"):  # a screen fit: its own cells (the split) are the controls
         labels = _screen_labels(mdata, obs_names, info["perturbation_key"])
         cells &= labels.isin(control_list(info.get("control_label") or "control")).to_numpy()
     return _counts(rna, prot, cells, model)
