@@ -34,11 +34,11 @@ def test_nan_entries_are_left_out():
 
 
 def test_trained_examples_keep_knockdowns_that_lowered_their_target():
-    features = ["G1", "G2", "G3"]
+    genes = {"G1": 0, "G2": 1, "G3": 2}
     shift = np.array([[-2.0, -1.0, 0.5],    # G1 down by 2 SD: G2 −1 → +0.5 per SD
                       [0.1, -0.2, 0.0],     # G2 barely moved: not an example
                       [-1.0, 0.0, 0.0]])    # a target outside the features
     z = np.array([[-10.0, -5.0, 2.0], [-MIN_TARGET_Z + 0.5, -1.0, 0.0], [-8.0, 0.0, 0.0]])
-    sources, rows, effect = trained_examples(shift, z, ["G1", "G2", "OUT"], features)
+    sources, rows, effect = trained_examples(shift, z, ["G1", "G2", "OUT"], genes)
     assert sources == ["G1"] and rows.tolist() == [0]
     np.testing.assert_allclose(effect, [[1.0, 0.5, -0.25]])

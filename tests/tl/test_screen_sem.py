@@ -82,3 +82,35 @@ def test_validate_scores_the_learned_graph_estimators(sem_screen):
             "stack"} <= set(v["methods"])
     assert sorted(v["filtering"]["trained_perturbations_excluded"]) == list(TRAINED)
     assert 0.0 <= v["adjust_graph"]["auroc"] <= 1.0
+
+
+@pytest.mark.parametrize("arch", ["sem", "latent"])
+def test_trained_targets_outside_the_model(sem_screen, tmp_path, arch):
+    """The real-screen protocol: train on the controls and on perturbations whose targets are
+    not measured, score the perturbations whose targets are."""
+    data = md.read_h5mu(sem_screen["root"] / "screen.h5mu")
+    renamed = {t: f"OUT_{t}" for t in TRAINED}  # the same cells, targets no longer features
+    for frame in (data.obs, *(m.obs for m in data.mod.values())):
+        frame["perturbation"] = frame["perturbation"].astype(str).replace(renamed)
+    screen = tmp_path / "screen.h5mu"
+    data.write(screen)
+    run, sim = tmp_path / "run", sem_screen["root"] / "sim"
+    code, text = run_cli(["fit", screen, "--out", run, "--arch", arch, "--batch-key", "donor",
+                          "--perturbation-key", "perturbation", "--control-label", "control",
+                          "--seed", "0", "--max-epochs", "1",
+                          "--grn-prior", sim / "priors" / "grn.csv"])
+    assert code == 0, text
+    metrics = json.loads((run / "metrics.json").read_text())
+    if arch == "sem":
+        assert metrics["interventions"]["n_targets_outside_model"] == 3
+        assert metrics["interventions"]["n_targets_in_model"] == 0
+    else:
+        assert metrics["interventions"] == {"in_likelihood": False}
+    code, text = run_cli(["validate", run, "--perturb", sim / "perturb.h5mu", "--readout", "both"])
+    assert code == 0, text
+    v = json.loads((run / "validation.json").read_text())
+    # nothing to stack on (no trained knockdown of a modelled gene); the rest is scored
+    assert "stack" not in v["methods"] and {"adjust_iv", "linear"} <= set(v["methods"])
+    assert v["estimator"] == "adjust"  # the primary ("cmcvae") column
+    # the renamed perturbations are not in the screen, so every knockdown there is scored
+    assert v["filtering"].get("trained_perturbations_excluded", []) == []

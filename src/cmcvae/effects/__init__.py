@@ -11,12 +11,13 @@ Table of contents
   training moments (log-normalised RNA, CLR protein; correlations and two half-sample folds).
 - :func:`estimate_effects`, :class:`EffectEstimate`, :data:`ESTIMATORS`,
   :data:`DEFAULT_ESTIMATOR` (``_estimate.py``) — the estimators by name:
-  ``adjust`` (default), ``adjust_all``, ``adjust_parents``, ``ida``, ``propagate``,
-  ``correlation``, ``ridge``.
+  ``adjust`` (default), ``adjust_all``, ``adjust_parents``, ``adjust_graph``, ``ida``,
+  ``propagate``, ``correlation``, ``ridge``.
 - :func:`intervention_stats`, :class:`InterventionStats` (``_interventions.py``) — a screen fit's
-  trained perturbations (their shifts), for ``adjust_iv``, ``linear``, ``mean``,
+  trained perturbations (their shifts), for ``adjust_iv``, ``stack``, ``linear``, ``mean``,
   ``ridge_pooled`` (:data:`SCREEN_ESTIMATORS`); :func:`linear_model` (Ahlmann-Eltze et al.'s
-  linear baseline on any shift matrix).
+  linear baseline on any shift matrix); :func:`can_stack` (``_stack.py``: whether the trained
+  knockdowns can weight the observational estimators).
 - :func:`adjusted_effects` (``_adjust.py``) — regression coefficients and SEs under any
   adjustment sets, from the correlation matrix.
 - :func:`resolve_regulators`, :func:`default_estimator` — which regulators an estimate adjusts
@@ -34,15 +35,17 @@ from cmcvae.effects._estimate import (
     Estimator,
     default_estimator,
     estimate_effects,
+    gene_positions,
 )
 from cmcvae.effects._interventions import InterventionStats, intervention_stats, linear_model
 from cmcvae.effects._sets import known_regulators, read_regulators, resolve_regulators
+from cmcvae.effects._stack import can_stack
 from cmcvae.effects._stats import FeatureStats, feature_stats, stats_from_matrix, transformed_blocks
 
 __all__ = [
     "DEFAULT_ESTIMATOR", "ESTIMATORS", "SCREEN_ESTIMATORS", "EffectEstimate", "Estimator",
     "FeatureStats", "InterventionStats", "intervention_stats", "linear_model",
-    "adjusted_effects", "default_estimator", "estimate_effects", "feature_stats", "known_regulators",
+    "adjusted_effects", "can_stack", "default_estimator", "estimate_effects", "feature_stats", "gene_positions", "known_regulators",
     "read_regulators", "resolve_regulators",
     "stats_from_matrix", "transformed_blocks",
 ]

@@ -33,7 +33,7 @@ from cmcvae.effects._stack import MIN_TRAINED, combine, stack_weights, trained_e
 from cmcvae.effects._stats import FeatureStats
 
 __all__ = ["DEFAULT_ESTIMATOR", "ESTIMATORS", "SCREEN_ESTIMATORS", "EffectEstimate", "Estimator",
-           "default_estimator", "estimate_effects"]
+           "default_estimator", "estimate_effects", "gene_positions"]
 
 
 @dataclass(frozen=True)
@@ -215,6 +215,11 @@ def _propagate(stats, sources, readouts, ctx):
 STACK_BASE = ("adjust", "adjust_all", "adjust_parents", "correlation", "ridge")
 
 
+def gene_positions(stats: FeatureStats) -> dict[str, int]:
+    """Each gene's column in the moments (genes only: a protein may share a gene's name)."""
+    return dict(zip(stats.genes, stats.index(stats.genes, RNA_MOD).tolist(), strict=True))
+
+
 def _stack_base(ctx: dict) -> list[str]:
     has_regs = ctx.get("prior") is not None or ctx.get("regulators") is not None
     return [m for m in STACK_BASE if (m not in ("adjust", "adjust_all") or has_regs)
@@ -223,8 +228,7 @@ def _stack_base(ctx: dict) -> list[str]:
 
 def _stack(stats, sources, readouts, ctx):
     iv = _screen(ctx)
-    trained, rows, observed = trained_examples(iv.shift, iv.z, iv.targets, list(stats.names))
-    trained = [t for t in trained if t in set(stats.genes)]
+    trained, _, observed = trained_examples(iv.shift, iv.z, iv.targets, gene_positions(stats))
     base = _stack_base(ctx)
     if len(trained) < MIN_TRAINED:
         raise CMCVAEInputError(

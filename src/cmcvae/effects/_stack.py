@@ -13,12 +13,12 @@ ridge 0.4").
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 from scipy.optimize import nnls
 
-__all__ = ["MIN_TARGET_Z", "MIN_TRAINED", "stack_weights", "trained_examples"]
+__all__ = ["MIN_TARGET_Z", "MIN_TRAINED", "can_stack", "stack_weights", "trained_examples"]
 
 #: a trained knockdown is an example only if its target dropped by at least this z
 MIN_TARGET_Z = 3.0
@@ -27,8 +27,11 @@ MIN_TRAINED = 3
 
 
 def trained_examples(shift: np.ndarray, z: np.ndarray, targets: Sequence[str],
-                     features: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+                     gene_positions: Mapping[str, int]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """The trained knockdowns that worked, as per-SD effects of their target.
+
+    ``gene_positions`` maps each gene of the run to its column in ``shift`` (a protein may
+    share a gene's name, so the columns are looked up among the genes only).
 
     Returns
     -------
@@ -38,10 +41,9 @@ def trained_examples(shift: np.ndarray, z: np.ndarray, targets: Sequence[str],
         the change of each feature per SD the target went down, with the sign of a coefficient
         (:class:`~cmcvae.effects.EffectEstimate` negates it back).
     """
-    index = {name: i for i, name in enumerate(features)}
     sources, rows, size = [], [], []
     for row, target in enumerate(targets):
-        pos = index.get(str(target), -1)
+        pos = gene_positions.get(str(target), -1)
         if pos >= 0 and z[row, pos] <= -MIN_TARGET_Z:
             sources.append(str(target))
             rows.append(row)
@@ -49,6 +51,13 @@ def trained_examples(shift: np.ndarray, z: np.ndarray, targets: Sequence[str],
     rows_a = np.asarray(rows, dtype=int)
     effect = -shift[rows_a] / np.asarray(size)[:, None] if rows else np.zeros((0, shift.shape[1]))
     return sources, rows_a, effect
+
+
+def can_stack(shift: np.ndarray, z: np.ndarray, targets: Sequence[str],
+              gene_positions: Mapping[str, int]) -> bool:
+    """Whether at least :data:`MIN_TRAINED` trained knockdowns of genes lowered their target
+    (a screen whose trained targets are all outside the model has nothing to learn from)."""
+    return len(trained_examples(shift, z, targets, gene_positions)[0]) >= MIN_TRAINED
 
 
 def stack_weights(predictions: dict[str, np.ndarray], observed: np.ndarray,

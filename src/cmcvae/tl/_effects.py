@@ -23,9 +23,11 @@ from cmcvae.effects import (
     SCREEN_ESTIMATORS,
     EffectEstimate,
     FeatureStats,
+    can_stack,
     default_estimator,
     estimate_effects,
     feature_stats,
+    gene_positions,
     intervention_stats,
     read_regulators,
     resolve_regulators,
@@ -163,6 +165,10 @@ class RunEffects:
                 continue
             if name in SCREEN_ESTIMATORS and self.interventions is None:
                 continue
+            if name == "stack" and not can_stack(
+                    self.interventions.shift, self.interventions.z, self.interventions.targets,
+                    gene_positions(self.stats)):
+                continue  # fewer than 3 trained knockdowns of the run's genes took
             if name == "adjust_iv" and self.prior is None and self.regulators is None:
                 continue
             out.append(name)
