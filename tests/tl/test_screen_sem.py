@@ -114,3 +114,12 @@ def test_trained_targets_outside_the_model(sem_screen, tmp_path, arch):
     assert v["estimator"] == "adjust"  # the primary ("cmcvae") column
     # the renamed perturbations are not in the screen, so every knockdown there is scored
     assert v["filtering"].get("trained_perturbations_excluded", []) == []
+
+
+def test_report_says_what_entered_the_likelihood(sem_screen):
+    run = sem_screen["runs"]["sem"]
+    code, text = run_cli(["report", run])
+    assert code == 0, text
+    html = (run / "report.html").read_text()
+    assert "perturbed cells in the likelihood" in html
+    assert "yes: 300 cells of 3 perturbations (3 on modelled genes, 0 outside the model)" in html

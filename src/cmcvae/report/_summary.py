@@ -83,7 +83,21 @@ def _training_rows(metrics: dict) -> list[tuple[str, str]]:
         ("cells per second", fmt_num(timings.get("cells_per_second"), ",.0f")),
         ("final train loss / validation loss",
          f"{fmt_num(metrics.get('train_loss'), '.2f')} / {fmt_num(metrics.get('val_loss'), '.2f')}"),
+        *_intervention_rows(metrics.get("interventions")),
     ]
+
+
+def _intervention_rows(used: dict | None) -> list[tuple[str, str]]:
+    """A screen fit: whether its perturbed cells entered the structure model's likelihood."""
+    if not used:
+        return []
+    if not used.get("in_likelihood"):
+        return [("perturbed cells in the likelihood",
+                 f"no ({used.get('reason') or 'not used by this fit'})")]
+    return [("perturbed cells in the likelihood",
+             f"yes: {_count(used.get('n_cells'))} cells of {_count(used.get('n_regimes'))} "
+             f"perturbations ({_count(used.get('n_targets_in_model'))} on modelled genes, "
+             f"{_count(used.get('n_targets_outside_model'))} outside the model)")]
 
 
 def _version_rows(ctx: RunContext) -> list[tuple[str, str]]:
