@@ -27,6 +27,7 @@ DEFAULTS = {
     "threshold": 0.02, "edge_top_k": 5000, "arch": "latent", "sem_l1": 0.1, "sem_floor": 0.4,
     "sem_lr": 5e-3, "sem_stages": [[1.0, 1.0, 300], [0.1, 0.9, 300], [0.01, 0.8, 300], [0.001, 0.7, 400]],
     "sem_thinning": True, "sem_score": "nv", "sem_lambda_prior": 0.0, "sem_prior_orient": False,
+    "sem_interventions": True,
 }
 
 
