@@ -123,3 +123,15 @@ def test_report_says_what_entered_the_likelihood(sem_screen):
     html = (run / "report.html").read_text()
     assert "perturbed cells in the likelihood" in html
     assert "yes: 300 cells of 3 perturbations (3 on modelled genes, 0 outside the model)" in html
+
+
+def test_rna_only_screen(sem_screen, tmp_path):
+    rna = md.read_h5mu(sem_screen["root"] / "screen.h5mu").mod["rna"].copy()
+    rna.write_h5ad(tmp_path / "screen.h5ad")
+    run = tmp_path / "run"
+    code, text = run_cli(["fit", tmp_path / "screen.h5ad", "--modality", "rna", "--arch", "sem",
+                          "--out", run, "--batch-key", "donor", "--perturbation-key",
+                          "perturbation", "--control-label", "control", "--seed", "0"])
+    assert code == 0, text
+    used = json.loads((run / "metrics.json").read_text())["interventions"]
+    assert used["in_likelihood"] and used["n_regimes"] == 3 and used["n_cells"] == 300
