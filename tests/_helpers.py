@@ -89,16 +89,19 @@ def predict_runs(root: Path) -> dict[str, Path]:
 SCREEN_TRAINED = ("G0009", "G0017", "G0018")
 
 
-def screen_h5mu(sim: Path, out: Path, perturbations=SCREEN_TRAINED) -> Path:
+def screen_h5mu(sim: Path, out: Path, perturbations=SCREEN_TRAINED,
+                screen_controls: bool = False) -> Path:
     """A screen for ``cmcvae fit --perturbation-key perturbation``: the simulation's
     ``train.h5mu`` (labelled ``control``) and the cells of ``perturbations`` from its
-    ``perturb.h5mu``, one ``.h5mu`` with obs columns ``perturbation`` and ``donor``."""
+    ``perturb.h5mu`` (with ``screen_controls``, its control cells too: the perturbed cells'
+    donors then have controls), one ``.h5mu`` with obs columns ``perturbation`` and ``donor``."""
     train, pert = md.read_h5mu(sim / "train.h5mu"), md.read_h5mu(sim / "perturb.h5mu")
-    keep = pert.obs["perturbation"].isin(list(perturbations)).to_numpy()
+    chosen = [*perturbations, *(["control"] if screen_controls else [])]
+    keep = pert.obs["perturbation"].isin(chosen).to_numpy()
     mods = {}
     for name in ("rna", "prot"):
         ctrl = train.mod[name].copy()
-        ctrl.obs = ctrl.obs[["donor"]].assign(perturbation="control")
+        ctrl.obs = ctrl.obs[["donor"]].astype(str).assign(perturbation="control")
         hit = pert.mod[name][keep].copy()
         hit.obs = hit.obs[["donor", "perturbation"]].astype(str)
         mods[name] = ad.concat([ctrl, hit], join="outer", merge="same")

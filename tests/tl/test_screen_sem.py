@@ -3,35 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import anndata as ad
 import mudata as md
 import numpy as np
 import pytest
 
 from cmcvae import CMCVAE
-from tests._helpers import run_cli
+from tests._helpers import run_cli, screen_h5mu
 
 TRAINED = ("TF001", "TF002", "TF003")
-
-
-def _screen_with_controls(sim: Path, out: Path) -> Path:
-    """Atlas cells and the screen's own controls (``control``) plus three knockdowns' cells."""
-    train, pert = md.read_h5mu(sim / "train.h5mu"), md.read_h5mu(sim / "perturb.h5mu")
-    keep = pert.obs["perturbation"].isin([*TRAINED, "control"]).to_numpy()
-    mods = {}
-    for name in ("rna", "prot"):
-        atlas = train.mod[name].copy()
-        atlas.obs = atlas.obs[["donor"]].astype(str).assign(perturbation="control")
-        screen = pert.mod[name][keep].copy()
-        screen.obs = screen.obs[["donor", "perturbation"]].astype(str)
-        mods[name] = ad.concat([atlas, screen], join="outer", merge="same")
-    data = md.MuData(mods)
-    for col in ("perturbation", "donor"):
-        data.obs[col] = mods["rna"].obs[col].astype(str).to_numpy()
-    data.write(out)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +20,7 @@ def sem_screen(tmp_path_factory):
     code, text = run_cli(["simulate", "--out", root / "sim", "--cells", "800", "--genes", "40",
                           "--proteins", "6", "--perturbations", "6", "--seed", "0"])
     assert code == 0, text
-    screen = _screen_with_controls(root / "sim", root / "screen.h5mu")
+    screen = screen_h5mu(root / "sim", root / "screen.h5mu", TRAINED, screen_controls=True)
     (root / "observational.json").write_text(json.dumps({"sem_interventions": False}))
     runs, texts = {}, {}
     for name, extra in (("sem", []), ("obs", ["--config", root / "observational.json"])):
