@@ -115,3 +115,15 @@ def test_rna_only_screen(sem_screen, tmp_path):
     assert code == 0, text
     used = json.loads((run / "metrics.json").read_text())["interventions"]
     assert used["in_likelihood"] and used["n_regimes"] == 3 and used["n_cells"] == 300
+
+
+def test_measurement_error_score_leaves_the_screen_out_and_says_why(sem_screen, tmp_path):
+    (tmp_path / "me.json").write_text(json.dumps({"sem_score": "me"}))
+    run = tmp_path / "run"
+    code, text = run_cli(["fit", sem_screen["root"] / "screen.h5mu", "--arch", "sem", "--out", run,
+                          "--batch-key", "donor", "--perturbation-key", "perturbation",
+                          "--control-label", "control", "--config", tmp_path / "me.json"])
+    assert code == 0, text
+    used = json.loads((run / "metrics.json").read_text())["interventions"]
+    assert used["in_likelihood"] is False and "use sem_score 'nv' or 'ls'" in used["reason"]
+    assert "no interventional likelihood" in " ".join(text.split())

@@ -34,6 +34,7 @@ log = logging.getLogger("cmcvae")
 NO_MATCHED_CONTROLS = ("no perturbation has 10 cells on a donor (batch) that has control cells: "
                        "a shift is measured against controls of the same donor, so include the "
                        "screen's own control cells")
+NO_ME_SHIFTS = "sem_score 'me' has no interventional likelihood; use sem_score 'nv' or 'ls'"
 
 
 @dataclass
@@ -174,14 +175,12 @@ def train_sem(data: SEMData, train_rows: np.ndarray, config: CMCVAEConfig, *,
         print(f"SEM: noise-corrected correlation of {len(train_rows):,} cells × {rho.shape[0]:,} "
               f"features in {t_corr:.1f} s; fitting {n_iter} DAGMA iterations in "
               f"{len(c.sem_stages)} stages…", file=sys.stderr, flush=True)
-    shifts, t_shift = None, time.perf_counter()
+    t_shift = time.perf_counter()
+    shifts = None
     if interventions is not None:
-        shifts = intervention_shifts((data.rna, data.prot, data.donor), interventions,
-                                     [*genes, *proteins], info["signal_sd"], len(train_rows),
-                                     counts=counts)
-        info["interventions"] = ({**shifts.summary(), "in_likelihood": True} if shifts is not None
-                                 else {"n_regimes": 0, "n_cells": 0, "in_likelihood": False,
-                                       "reason": NO_MATCHED_CONTROLS})
+        shifts, info["interventions"] = _screen_shifts(data, interventions, [*genes, *proteins],
+                                                       info["signal_sd"], len(train_rows), c,
+                                                       counts)
     t_shift = time.perf_counter() - t_shift
     prior = _prior_indices(priors, genes, proteins)
     allowed = (prior_orientation_mask(rho.shape[0], *prior)
@@ -209,6 +208,22 @@ def train_sem(data: SEMData, train_rows: np.ndarray, config: CMCVAEConfig, *,
     if screen is not None:
         metrics["interventions"] = screen
     return SEMFit(W, W_dag, stats, history, metrics)
+
+
+def _screen_shifts(data: SEMData, interventions: InterventionData, names: list[str],
+                   signal_sd: np.ndarray, n_train: int, c: CMCVAEConfig,
+                   counts: bool) -> tuple[Any, dict[str, Any]]:
+    """The screen's shifts for the likelihood and what ``metrics.json`` records of them."""
+    if c.sem_score == "me":
+        log.warning("sem_score 'me' has no interventional likelihood: the perturbed cells are "
+                    "left out of the SEM (use sem_score 'nv' or 'ls' to include them).")
+        return None, {"n_regimes": 0, "n_cells": 0, "in_likelihood": False, "reason": NO_ME_SHIFTS}
+    shifts = intervention_shifts((data.rna, data.prot, data.donor), interventions, names,
+                                 signal_sd, n_train, counts=counts)
+    if shifts is None:
+        return None, {"n_regimes": 0, "n_cells": 0, "in_likelihood": False,
+                      "reason": NO_MATCHED_CONTROLS}
+    return shifts, {**shifts.summary(), "in_likelihood": True}
 
 
 def _describe_noise(info: dict[str, Any], noise: dict[str, np.ndarray], n_genes: int) -> None:
