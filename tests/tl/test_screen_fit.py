@@ -124,6 +124,8 @@ def test_split_screen_counts_labels():
     assert record["interventions"] == {"G1": 12} and record["interventions_too_few"] == {"G2": 3}
     # the perturbed cells handed to the structure model: the interventions' cells only
     assert perturbed.n_obs == 12 and list(targets) == ["G1"] * 12
+    few = ["control"] * 50 + ["G2"] * 3
+    assert split_screen(_labelled(few), "perturbation", "control")[2] is None
 
 
 def test_without_perturbation_key_nothing_changes(tmp_path):

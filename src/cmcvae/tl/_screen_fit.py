@@ -70,7 +70,7 @@ def obs_labels(data: md.MuData | ad.AnnData, key: str) -> pd.Series:
 
 def split_screen(data: md.MuData | ad.AnnData, perturbation_key: str,
                  control_label: str | Sequence[str],
-                 ) -> tuple[md.MuData | ad.AnnData, dict[str, Any], tuple[Any, np.ndarray]]:
+                 ) -> tuple[md.MuData | ad.AnnData, dict[str, Any], tuple[Any, np.ndarray] | None]:
     """The control cells of a screen (a copy), what the screen holds, and its perturbed cells.
 
     Parameters
@@ -88,7 +88,8 @@ def split_screen(data: md.MuData | ad.AnnData, perturbation_key: str,
         The control cells; the screen record: ``perturbation_key``, ``control_label``
         (list), ``interventions`` (``{target: n_cells}`` for labels with at least
         :data:`MIN_INTERVENTION_CELLS` cells) and ``interventions_too_few`` (the others); and
-        the cells of the interventions (a copy) with their labels.
+        the cells of the interventions (a copy) with their labels (``None`` when every label
+        has too few cells).
 
     Raises
     ------
@@ -131,7 +132,8 @@ def split_screen(data: md.MuData | ad.AnnData, perturbation_key: str,
                                   if n < MIN_INTERVENTION_CELLS},
     }
     chosen = labels.isin(list(record["interventions"])).to_numpy()
-    return data[is_control].copy(), record, (data[chosen].copy(), labels[chosen].to_numpy())
+    perturbed = (data[chosen].copy(), labels[chosen].to_numpy()) if chosen.any() else None
+    return data[is_control].copy(), record, perturbed
 
 
 def screen_record(record: dict[str, Any], genes: Sequence[str]) -> dict[str, Any]:
