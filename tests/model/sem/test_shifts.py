@@ -123,3 +123,14 @@ def test_no_regime_without_matching_controls():
                                  np.full(50, -1), np.array(["G0"] * 50, dtype=object))
     assert intervention_shifts((rna_c, np.zeros((100, 0)), np.zeros(100, int)), perturbed,
                                ["G0", "G1", "G2"], np.ones(3), 100) is None
+
+
+def test_a_protein_named_like_its_gene_is_not_the_target():
+    rng = np.random.default_rng(3)
+    rna_c, prot_c = _counts(rng, 200, np.array([20.0, 20.0])), rng.poisson(30, (200, 1)).astype(float)
+    hit = InterventionData(_counts(rng, 50, np.array([5.0, 20.0])), rng.poisson(30, (50, 1)).astype(float),
+                           np.zeros(50, int), np.array(["CD274"] * 50, dtype=object))
+    shifts = intervention_shifts((rna_c, prot_c, np.zeros(200, int)), hit, ["CD274", "G1", "CD274"],
+                                 np.ones(3), 200)
+    assert shifts.target.tolist() == [0]  # the gene (column 0), not the protein (column 2)
+    assert shifts.shift[0, 0] < -0.8

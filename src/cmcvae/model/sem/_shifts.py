@@ -154,19 +154,24 @@ def intervention_shifts(controls: tuple[sp.csr_matrix, np.ndarray, np.ndarray],
     ctrl_var = ((sq_d - sum_d**2 / safe).sum(axis=0) / max(n_d.sum() - has_controls.sum(), 1))
     codes = pd.Categorical(labels, categories=regimes).codes
     in_regime = codes >= 0
-    group = codes[in_regime].astype(np.int64) * n_donors + perturbed.donor[keep][in_regime]
     rows = np.flatnonzero(keep)[in_regime]
-    n_g, sum_g, _ = _donor_means(perturbed.rna[rows], perturbed.prot[rows], group,
-                                 len(regimes) * n_donors, counts)
-    n_g = n_g.reshape(len(regimes), n_donors)
-    sum_g = sum_g.reshape(len(regimes), n_donors, -1)
-    n_k = n_g.sum(axis=1)
+    # one group per (regime, donor) pair present: an atlas-sized donor list stays cheap
+    pairs = codes[in_regime].astype(np.int64) * n_donors + perturbed.donor[rows]
+    present, group = np.unique(pairs, return_inverse=True)
+    n_g, sum_g, _ = _donor_means(perturbed.rna[rows], perturbed.prot[rows], group, len(present),
+                                 counts)
+    regime_of, donor_of = present // n_donors, present % n_donors
+    to_regime = sp.csr_matrix((np.ones(len(present)), (regime_of, np.arange(len(present)))),
+                              shape=(len(regimes), len(present)))
+    n_k = np.asarray(to_regime @ n_g).ravel()
     # the regime's cells minus the controls of their own donors, cell-weighted over donors
-    delta = (sum_g.sum(axis=1) - n_g @ ctrl_mean) / n_k[:, None]
+    delta = (to_regime @ (sum_g - n_g[:, None] * ctrl_mean[donor_of])) / n_k[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         scale = np.where(np.isfinite(signal_sd) & (signal_sd > 0), 1.0 / signal_sd, 0.0)
     se = np.sqrt(ctrl_var[None, :] / n_k[:, None]) * scale[None, :]
-    index = {name: i for i, name in enumerate(names)}
+    index: dict[str, int] = {}
+    for i, name in enumerate(names):
+        index.setdefault(name, i)  # genes come first: a protein named like a gene is not a target
     target = np.array([index.get(r, -1) for r in regimes], dtype=np.int64)
     weight = n_k / (n_observational + n_k.sum())
     return InterventionShifts(regimes, target, delta * scale[None, :], se, n_k, weight)
