@@ -21,7 +21,8 @@ from pathlib import Path
 #: the validation file of each readout
 READOUTS = {"protein": "validation.json", "rna": "validation_rna.json"}
 METRICS = ("auroc", "direction_accuracy")
-SETTINGS = ["default", "saturating", "sparse", "heldout_a", "heldout_b", "heldout_c", "heldout_d"]
+SETTINGS = ["default", "saturating", "sparse", "heldout_a", "heldout_b", "heldout_c", "heldout_d",
+            "heldout_e"]
 
 
 def cli(*args: str, one_thread: bool = True) -> None:
