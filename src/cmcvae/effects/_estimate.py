@@ -29,7 +29,13 @@ from cmcvae.effects._interventions import (
 )
 from cmcvae.effects._ridge import ridge_coefficients
 from cmcvae.effects._sets import check_regulators, parent_sets, prior_graph, regulator_sets
-from cmcvae.effects._stack import MIN_TRAINED, combine, stack_weights, trained_examples
+from cmcvae.effects._stack import (
+    MIN_TRAINED,
+    SIGNIFICANT_Z,
+    combine,
+    stack_weights,
+    trained_examples,
+)
 from cmcvae.effects._stats import FeatureStats
 
 __all__ = ["DEFAULT_ESTIMATOR", "ESTIMATORS", "SCREEN_ESTIMATORS", "EffectEstimate", "Estimator",
@@ -228,7 +234,7 @@ def _stack_base(ctx: dict) -> list[str]:
 
 def _stack(stats, sources, readouts, ctx):
     iv = _screen(ctx)
-    trained, _, observed = trained_examples(iv.shift, iv.z, iv.targets, gene_positions(stats))
+    trained, rows = trained_examples(iv.shift, iv.z, iv.targets, gene_positions(stats))
     base = _stack_base(ctx)
     if len(trained) < MIN_TRAINED:
         raise CMCVAEInputError(
@@ -238,11 +244,11 @@ def _stack(stats, sources, readouts, ctx):
     rd = _rd(stats, readouts, ctx)
     predictions = {m: ESTIMATORS[m].fn(stats, trained, readouts, ctx)[0] for m in base}
     self_pairs = _src(stats, trained)[:, None] == rd[None, :]
-    weights = stack_weights(predictions, observed[:, rd], self_pairs)
-    if not any(w > 0 for w in weights.values()):
-        weights = {m: float(m == base[0]) for m in base}
-    beta = combine(weights, lambda m: ESTIMATORS[m].fn(stats, sources, readouts, ctx)[0])
-    return beta, np.full_like(beta, np.nan), {"weights": weights, "n_trained": len(trained)}
+    moved = np.abs(iv.z[rows][:, rd]) > SIGNIFICANT_Z
+    weights, scales, auroc = stack_weights(predictions, moved, self_pairs)
+    beta = combine(weights, scales, lambda m: ESTIMATORS[m].fn(stats, sources, readouts, ctx)[0])
+    return beta, np.full_like(beta, np.nan), {"weights": weights, "n_trained": len(trained),
+                                              "trained_auroc": auroc}
 
 
 ESTIMATORS: dict[str, Estimator] = {e.name: e for e in (
@@ -277,9 +283,10 @@ ESTIMATORS: dict[str, Estimator] = {e.name: e for e in (
               ("screen",), "baseline (Ahlmann-Eltze et al. 2025)", _mean),
     Estimator("ridge_pooled", "ridge on the control and perturbed cells pooled", ("screen",),
               "baseline", _ridge_pooled),
-    Estimator("stack", "the observational estimators, weighted (non-negative least squares) by "
-              "how well each predicts the trained knockdowns' shifts", ("screen",),
-              "stacked regression (Breiman 1996) on the screen's trained perturbations", _stack),
+    Estimator("stack", "the observational estimators combined with the weights that best rank "
+              "the trained knockdowns' moved readouts (AUROC on a simplex grid)", ("screen",),
+              "stacked generalisation (Wolpert 1992) on the screen's trained perturbations",
+              _stack),
 )}
 
 #: the estimators that need a screen fit's perturbed cells
