@@ -60,6 +60,9 @@ def test_validate_scores_the_learned_graph_estimators(sem_screen):
     v = json.loads((run / "validation.json").read_text())
     assert {"adjust_graph", "ida", "propagate", "adjust_iv", "ridge_pooled", "linear",
             "stack"} <= set(v["methods"])
+    stack = v["effects"]["stack"]  # the weights the trained knockdowns chose, readable
+    assert stack["n_trained"] == 3 and sum(stack["weights"].values()) == pytest.approx(1.0)
+    assert set(stack["weights"]) <= {"adjust", "adjust_all", "adjust_parents", "correlation", "ridge"}
     assert sorted(v["filtering"]["trained_perturbations_excluded"]) == list(TRAINED)
     assert 0.0 <= v["adjust_graph"]["auroc"] <= 1.0
 

@@ -92,7 +92,10 @@ def effect_matrices(effects: RunEffects, rna_counts, prot_counts, *, readout: st
     out["cmcvae"].attrs["estimator"] = primary
     for name in effects.available():
         if name not in (primary, "correlation", "ridge"):
-            out[name] = effects.estimate(name, sources, readouts, readout).effect
+            estimate = effects.estimate(name, sources, readouts, readout)
+            out[name] = estimate.effect
+            if name == "stack":  # the screen's verdict on the estimators, for the json
+                out[name].attrs["stack"] = estimate.info
     if readout == "protein":
         out["correlation"] = correlation_effects(rna_counts, prot_counts, model.genes, model.proteins)
         out["ridge"] = ridge_effects(rna_counts, prot_counts, model.genes, model.proteins)

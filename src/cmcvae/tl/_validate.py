@@ -185,6 +185,8 @@ def validate_run(run: str | Path, perturb: str | Path | md.MuData | ad.AnnData, 
             predictions = _mark_trained(results, predictions, trained, excluded, include_trained)
         results["estimator"] = effects["cmcvae"].attrs.get("estimator")
         results["effects"] = run_effects.describe()
+        if "stack" in effects:
+            results["effects"]["stack"] = effects["stack"].attrs["stack"]
         results["seconds"] = time.perf_counter() - t0
         record_files(run, _WRITES[r], "validate")
         write_validation(results, predictions, run, readout=r)
