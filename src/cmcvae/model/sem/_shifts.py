@@ -91,8 +91,6 @@ class InterventionShifts:
 
 def _values(rna: sp.csr_matrix, prot: np.ndarray, counts: bool) -> np.ndarray:
     """The values the SEM's correlation is of: log CP10k / CLR of counts, else the values."""
-    if counts and prot.shape[1] == 0:  # an RNA-only model: no CLR over an empty panel
-        return _features(rna, np.zeros((rna.shape[0], 1)))[:, :rna.shape[1]].astype(np.float64)
     if counts:
         return _features(rna, prot).astype(np.float64)
     dense = rna.toarray() if sp.issparse(rna) else np.asarray(rna)

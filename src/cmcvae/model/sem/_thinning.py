@@ -49,8 +49,11 @@ def _rna_transform(counts: sp.csr_matrix) -> sp.csr_matrix:
 
 
 def _prot_transform(counts: np.ndarray) -> np.ndarray:
-    """Per-cell centred log-ratio ``log1p(y) − mean(log1p(y))`` (float64)."""
+    """Per-cell centred log-ratio ``log1p(y) − mean(log1p(y))`` (float64; an RNA-only model's
+    empty panel stays empty instead of averaging over nothing)."""
     logged = np.log1p(counts)
+    if logged.shape[1] == 0:
+        return logged
     return logged - logged.mean(axis=1, keepdims=True)
 
 
