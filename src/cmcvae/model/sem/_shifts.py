@@ -97,19 +97,22 @@ def _values(rna: sp.csr_matrix, prot: np.ndarray, counts: bool) -> np.ndarray:
     return np.hstack([dense.astype(np.float64), np.asarray(prot, dtype=np.float64)])
 
 
-def _donor_means(rna: sp.csr_matrix, prot: np.ndarray, codes: np.ndarray, n_groups: int,
-                 counts: bool, chunk: int = 20_000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-group cell counts, feature sums and sums of squares (float64)."""
+def _group_sums(rna: sp.csr_matrix, prot: np.ndarray, codes: np.ndarray, n_groups: int,
+                counts: bool, squares: bool = False,
+                chunk: int = 20_000) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Per-group cell counts, feature sums and (with ``squares``) sums of squares (float64)."""
     d = rna.shape[1] + prot.shape[1]
-    n, sums, squares = np.zeros(n_groups), np.zeros((n_groups, d)), np.zeros((n_groups, d))
+    n, sums = np.zeros(n_groups), np.zeros((n_groups, d))
+    sq = np.zeros((n_groups, d)) if squares else None
     for start in range(0, len(codes), chunk):
         x = _values(rna[start:start + chunk], prot[start:start + chunk], counts)
         c = codes[start:start + chunk]
         onehot = sp.csr_matrix((np.ones(len(c)), (c, np.arange(len(c)))), shape=(n_groups, len(c)))
         n += np.bincount(c, minlength=n_groups)
         sums += onehot @ x
-        squares += onehot @ np.square(x)
-    return n, sums, squares
+        if squares:
+            sq += onehot @ np.square(x)
+    return n, sums, sq
 
 
 def intervention_shifts(controls: tuple[sp.csr_matrix, np.ndarray, np.ndarray],
@@ -139,7 +142,7 @@ def intervention_shifts(controls: tuple[sp.csr_matrix, np.ndarray, np.ndarray],
     """
     rna_c, prot_c, donor_c = controls
     n_donors = int(max(donor_c.max(initial=-1), perturbed.donor.max(initial=-1))) + 1
-    n_d, sum_d, sq_d = _donor_means(rna_c, prot_c, donor_c, n_donors, counts)
+    n_d, sum_d, sq_d = _group_sums(rna_c, prot_c, donor_c, n_donors, counts, squares=True)
     has_controls = n_d > 0
     keep = (perturbed.donor >= 0) & has_controls[np.maximum(perturbed.donor, 0)]
     labels = pd.Series(perturbed.labels[keep])
@@ -156,8 +159,8 @@ def intervention_shifts(controls: tuple[sp.csr_matrix, np.ndarray, np.ndarray],
     # one group per (regime, donor) pair present: an atlas-sized donor list stays cheap
     pairs = codes[in_regime].astype(np.int64) * n_donors + perturbed.donor[rows]
     present, group = np.unique(pairs, return_inverse=True)
-    n_g, sum_g, _ = _donor_means(perturbed.rna[rows], perturbed.prot[rows], group, len(present),
-                                 counts)
+    n_g, sum_g, _ = _group_sums(perturbed.rna[rows], perturbed.prot[rows], group, len(present),
+                                counts)
     regime_of, donor_of = present // n_donors, present % n_donors
     to_regime = sp.csr_matrix((np.ones(len(present)), (regime_of, np.arange(len(present)))),
                               shape=(len(regimes), len(present)))
