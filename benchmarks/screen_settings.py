@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from pathlib import Path
 
 import anndata as ad
@@ -49,35 +50,36 @@ def training_screen(sim: Path, out: Path) -> list[str]:
 
 #: the scores of the observational-only structure fit that differ from the screen fit's
 STRUCTURE_METHODS = ("cmcvae", "ida", "propagate", "adjust_graph")
-ARCH = "latent"
 
 
-def fit_and_validate(sim: Path, screen: Path, run: Path, seed: int, *extra: str) -> None:
+def fit_and_validate(sim: Path, screen: Path, run: Path, seed: int, arch: str, *extra: str) -> None:
     cli("fit", str(screen), "--out", str(run), "--batch-key", "donor",
         "--perturbation-key", "perturbation", "--control-label", "control",
         "--grn-prior", str(sim / "priors" / "grn.csv"), "--ppi-prior", str(sim / "priors" / "ppi.csv"),
-        "--protein-map", str(sim / "protein_map.csv"), "--seed", str(seed), "--arch", ARCH, *extra)
+        "--protein-map", str(sim / "protein_map.csv"), "--seed", str(seed), "--arch", arch, *extra)
     cli("validate", str(run), "--perturb", str(sim / "perturb.h5mu"), "--readout", "both",
         "--truth", str(sim / "truth" / "knockdown_effects.csv"))
 
 
-def one(setting: str, seed: int, work: Path, cells: int, genes: int, proteins: int) -> dict:
+def one(setting: str, seed: int, work: Path, cells: int, genes: int, proteins: int,
+        arch: str = "latent") -> dict:
     sim, run = work / f"{setting}_{seed}_sim", work / f"{setting}_{seed}_run"
     screen = work / f"{setting}_{seed}_screen.h5mu"
     t0 = time.perf_counter()
     cli("simulate", "--out", str(sim), "--setting", setting, "--cells", str(cells), "--genes", str(genes),
         "--proteins", str(proteins), "--donors", "4", "--perturbations", "60", "--seed", str(seed))
     trained = training_screen(sim, screen)
-    fit_and_validate(sim, screen, run, seed)
+    fit_and_validate(sim, screen, run, seed, arch)
     t_fit = time.perf_counter()
     row = {"setting": setting, "seed": seed, "n_trained": len(trained), "seconds": t_fit - t0}
     row = read_scores(run, row, lambda v: {
         "n_perturbations": v.get("n_perturbations"),
         "excluded": len(v.get("filtering", {}).get("trained_perturbations_excluded", []))})
-    if ARCH == "sem":  # the observational-only fit of the same model, same cells and seed
+    if arch == "sem":  # the observational-only fit of the same model, same cells and seed
         config = work / f"{setting}_{seed}_observational.json"
         config.write_text(json.dumps({"sem_interventions": False}))
-        fit_and_validate(sim, screen, work / f"{setting}_{seed}_obs", seed, "--config", str(config))
+        fit_and_validate(sim, screen, work / f"{setting}_{seed}_obs", seed, arch, "--config",
+                         str(config))
         obs = read_scores(work / f"{setting}_{seed}_obs", {})
         row.update({k.replace(f":{m}:", f":{m}@obs:"): v for k, v in obs.items()
                     for m in STRUCTURE_METHODS if f":{m}:" in k})
@@ -89,9 +91,7 @@ def main() -> None:
     ap.add_argument("--arch", choices=("latent", "sem"), default="latent",
                     help="sem: also fit the observational-only SEM (columns '@obs')")
     args = ap.parse_args()
-    global ARCH
-    ARCH = args.arch
-    rows = run_grid(one, args, ("cmcvae", "adjust", "ida", "adjust_graph"))
+    rows = run_grid(partial(one, arch=args.arch), args, ("cmcvae", "adjust", "ida", "adjust_graph"))
     write_tables(rows, args, f"Seeds {args.seeds}; median [min–max] over seeds; scores on the 30 held-out "
                  "knockdowns. `cmcvae` = the default estimator of a screen fit "
                  f"({rows[0].get('protein_estimator')}; the observational estimate unless a screen estimator "
