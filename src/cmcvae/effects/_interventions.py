@@ -96,8 +96,10 @@ def intervention_stats(control: FeatureStats, labels: Sequence[str], rna_counts,
     references = _references(control, batches, control_batch_means, len(labels))
     scale = np.where(control.std > 0, control.std, 1.0)
     targets, shifts, zs, counts = [], [], [], []
-    for target in pd.unique(labels):
-        rows = np.flatnonzero(labels == target)
+    codes, uniques = pd.factorize(labels)  # the cells of each target, grouped in one pass
+    order = np.argsort(codes, kind="stable")
+    for target, rows in zip(uniques, np.split(order, np.cumsum(np.bincount(codes))[:-1]),
+                            strict=True):
         if len(rows) < MIN_CELLS:
             continue
         values = transformed_blocks(rna_counts[rows], None if prot_counts is None else
