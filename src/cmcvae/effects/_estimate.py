@@ -242,11 +242,17 @@ def _stack(stats, sources, readouts, ctx):
             f"knockdowns, but only {len(trained)} of them lowered their own target (z ≤ −3; "
             f"{MIN_TRAINED} needed): choose another estimator (e.g. adjust).")
     rd = _rd(stats, readouts, ctx)
-    predictions = {m: ESTIMATORS[m].fn(stats, trained, readouts, ctx)[0] for m in base}
+    # every base estimator is computed once, for the trained and the requested genes together
+    # (each row depends on its own source only), and sliced for the two uses
+    genes = list(dict.fromkeys([*trained, *sources]))
+    at = {g: i for i, g in enumerate(genes)}
+    full = {m: ESTIMATORS[m].fn(stats, genes, readouts, ctx)[0] for m in base}
+    trained_rows, source_rows = [at[g] for g in trained], [at[g] for g in sources]
+    predictions = {m: beta[trained_rows] for m, beta in full.items()}
     self_pairs = _src(stats, trained)[:, None] == rd[None, :]
     moved = np.abs(iv.z[rows][:, rd]) > SIGNIFICANT_Z
     weights, scales, auroc = stack_weights(predictions, moved, self_pairs)
-    beta = combine(weights, scales, lambda m: ESTIMATORS[m].fn(stats, sources, readouts, ctx)[0])
+    beta = combine(weights, scales, lambda m: full[m][source_rows])
     return beta, np.full_like(beta, np.nan), {"weights": weights, "n_trained": len(trained),
                                               "trained_auroc": auroc}
 
