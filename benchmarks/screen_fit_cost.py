@@ -81,7 +81,6 @@ def one_fit(controls: md.MuData, perturbed: md.MuData, targets: np.ndarray,
             interventions: bool) -> dict:
     t0 = time.perf_counter()
     CMCVAE.setup_mudata(controls, batch_key="donor")
-    CMCVAE.setup_mudata(perturbed, batch_key="donor")
     model = CMCVAE(controls, arch="sem", seed=0, sem_interventions=interventions)
     model.set_interventions(perturbed, targets)
     t_build = time.perf_counter() - t0

@@ -113,6 +113,11 @@ class Architecture:
         #: a screen's perturbed cells (:class:`cmcvae.model.sem.InterventionData`) or ``None``
         self.interventions: Any = None
 
+    def accepts_interventions(self) -> bool:
+        """Whether a screen's perturbed cells enter this architecture's likelihood (they are
+        only read when they do)."""
+        return False
+
     # ------------------------------------------------------------------ building
     def build(self, inputs: ModelInputs, donor_codes: np.ndarray, train_rows: np.ndarray) -> None:
         """Build :attr:`data`, :attr:`stats` and :attr:`module` from the model's inputs."""

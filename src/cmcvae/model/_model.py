@@ -169,21 +169,24 @@ class CMCVAE(TrainingMixin):
         Parameters
         ----------
         mdata
-            The perturbed cells, registered like the model's data (same features).
+            The perturbed cells, laid out like the model's data (same modalities, layers and
+            features; read with the model's setup).
         labels
             Each perturbed cell's target (an ``obs`` column's values).
         """
         if self._arch is None:
             raise CMCVAEInputError("set_interventions needs a model built on data, not a loaded one.")
-        self._arch.interventions = read_interventions(mdata, self.setup, labels, self.genes,
-                                                      self.proteins, self.donors)
+        self._screen_given = True
+        if self._arch.accepts_interventions():  # read only when the likelihood uses them
+            self._arch.interventions = read_interventions(mdata, self.setup, labels, self.genes,
+                                                          self.proteins, self.donors)
 
     def _set_trained(self, result: TrainResult) -> None:
         """Keep a training's history and metrics (the data sizes and history appended)."""
         self.history = result.history
         self.is_trained = True
         screen = None
-        if self._arch is not None and self._arch.interventions is not None \
+        if getattr(self, "_screen_given", False) \
                 and "interventions" not in result.metrics:  # latent, or sem_interventions=False
             screen = {"interventions": {"in_likelihood": False}}
         self.metrics = {

@@ -300,9 +300,7 @@ def _build_model(data: Any, batch_key: str | None, priors: dict[str, Any], cfg: 
     setup_fit_data(data, modality, batch_key)
     model = CMCVAE(data, grn_prior=grn, ppi_prior=ppi, protein_map=pmap, config=cfg)
     if perturbed is not None:
-        cells, labels = perturbed
-        setup_fit_data(cells, modality, batch_key)
-        model.set_interventions(cells, labels)
+        model.set_interventions(*perturbed)
     return model, record
 
 

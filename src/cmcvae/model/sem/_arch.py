@@ -40,6 +40,10 @@ class SEMArch(Architecture):
         self.stats = {}
         self.module = self.new_module()
 
+    def accepts_interventions(self) -> bool:
+        """Unless ``sem_interventions`` is false (the observational-only fit)."""
+        return bool(self.config.sem_interventions)
+
     def new_module(self) -> SEMModule:
         return SEMModule(len(self.genes), len(self.proteins))
 
@@ -51,8 +55,7 @@ class SEMArch(Architecture):
         result = train_sem(self.data, train_rows, self.config, genes=self.genes,
                            proteins=self.proteins, priors=self.priors, counts=self.counts,
                            accelerator=accelerator, progress=progress,
-                           interventions=self.interventions if self.config.sem_interventions
-                           else None)
+                           interventions=self.interventions)
         self.module.W.copy_(torch.from_numpy(result.W))
         self.A_dag = result.W_dag
         self.stats = result.stats
